@@ -181,6 +181,17 @@ pub struct Order {
     /// Bert asked the exchange to cancel this order.
     pub cancel_requested: bool,
     pub reason: Option<String>,
+    /// Base quantity of the fills applied to the position so far (each trade id once). When the
+    /// order is terminal and this is behind `executed_qty`, fills were missed and are fetched.
+    #[serde(default)]
+    pub applied_qty: Decimal,
+    /// The order's final outcome has been acted on (stop placed, position closed, ...), so a
+    /// repeated terminal report does nothing.
+    #[serde(default)]
+    pub settled: bool,
+    /// When the pending follow-up (query, cancel, re-send, trade fetch) is due.
+    #[serde(default)]
+    pub retry_at: Option<Timestamp>,
 }
 
 impl Order {
@@ -318,6 +329,9 @@ mod tests {
             unknown_since: None,
             cancel_requested: false,
             reason: None,
+            applied_qty: Decimal::ZERO,
+            settled: false,
+            retry_at: None,
         }
     }
 

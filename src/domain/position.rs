@@ -89,6 +89,12 @@ pub struct Position {
     /// reply to it (filled in by the outbox worker).
     #[serde(default)]
     pub thread: Vec<(i64, i32)>,
+    /// The chat a manual entry came from: its alerts go there too.
+    #[serde(default)]
+    pub origin_chat: Option<i64>,
+    /// When protection (a new stop) should be tried again after everything failed.
+    #[serde(default)]
+    pub protect_retry_at: Option<Timestamp>,
 }
 
 impl Position {
@@ -115,6 +121,8 @@ impl Position {
             opened_at: now,
             closed_at: None,
             thread: Vec::new(),
+            origin_chat: None,
+            protect_retry_at: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! Implementations convert Binance JSON (or simulated state) into [`OrderReport`], [`Trade`],
 //! [`Balance`], [`SymbolFilters`] and [`Candle`] at the boundary.
 
+pub mod binance;
 pub mod paper;
 
 use crate::domain::{Balance, Candle, ClientOrderId, Order, OrderReport, Symbol, SymbolFilters, Trade};
@@ -15,7 +16,7 @@ use tokio::sync::mpsc;
 /// outcomes that are *known* (rejected: nothing happened) and *unknown* (it may have happened):
 /// an unknown outcome is resolved by asking the exchange about the client order id, never by
 /// sending the request again.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum ExchangeError {
     /// The exchange refused the request; nothing was executed. `reason` is the exchange's text,
     /// shown to the user.

@@ -1,1 +1,594 @@
-//! paper
+//! The paper exchange: simulated fills over the current candle or price, emitting the same
+//! domain events the Binance adapter does.
+//!
+//! Rules (the ones a careful backtest needs, and no more):
+//! * LIMIT IOC and MARKET fill at "the touch" (the last price) moved against us by the
+//!   configured slippage; an IOC whose limit is below that fills nothing and expires; an IOC can
+//!   be limited to a maximum quantity per order (to simulate thin books), the remainder expires.
+//! * STOP_LOSS_LIMIT sells rest. When a candle's low reaches the trigger, the stop triggers at
+//!   the trigger (or at the open, if the candle gapped below it) and fills at that price less
+//!   slippage, but never below its limit; if the price is already under the limit it waits until
+//!   a candle's high comes back to the limit.
+//! * Fees are the taker fee (0.1% by default), in the base asset for buys and the quote asset
+//!   for sells, as on Binance without BNB discounts.
+//! * Orders are checked against the symbol's filters and the balances, with Binance's error
+//!   codes and messages, so the engine meets the same refusals it would live.
+//!
+//! [`PaperBook`] is synchronous (the backtest drives it directly, millions of candles a second);
+//! [`PaperExchange`] wraps it for the async [`Exchange`] trait used by `bert run` in paper mode.
+
+use super::{Exchange, ExchangeError, ExchangeEvent};
+use crate::domain::{
+    AssetCode, Balance, Candle, ClientOrderId, Fill, Order, OrderKind, OrderReport, OrderStatus, Side, Symbol,
+    SymbolFilters, Timestamp, Trade,
+};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use tokio::sync::mpsc;
+
+/// Simulation parameters.
+#[derive(Clone, Debug)]
+pub struct PaperConfig {
+    /// How far the fill price moves against the order, in percent.
+    pub slippage_pct: Decimal,
+    /// Taker fee in percent.
+    pub fee_pct: Decimal,
+}
+
+impl Default for PaperConfig {
+    fn default() -> Self {
+        PaperConfig { slippage_pct: dec!(0.05), fee_pct: dec!(0.1) }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct PaperOrder {
+    order: Order,
+    exchange_id: u64,
+    status: OrderStatus,
+    cum_qty: Decimal,
+    cum_quote: Decimal,
+    /// For a triggered stop-limit that has not filled yet.
+    triggered: bool,
+}
+
+/// The synchronous simulated exchange.
+#[derive(Debug, Default)]
+pub struct PaperBook {
+    config: PaperConfig,
+    balances: BTreeMap<AssetCode, Balance>,
+    prices: HashMap<Symbol, Decimal>,
+    filters: HashMap<Symbol, SymbolFilters>,
+    candles: HashMap<Symbol, Vec<Candle>>,
+    orders: HashMap<ClientOrderId, PaperOrder>,
+    by_exchange_id: HashMap<u64, ClientOrderId>,
+    /// Client ids of resting stops, per symbol.
+    resting: HashMap<Symbol, Vec<ClientOrderId>>,
+    trades: Vec<Trade>,
+    events: Vec<ExchangeEvent>,
+    /// Per-symbol cap on what one IOC can fill (thin book simulation).
+    max_fill: HashMap<Symbol, Decimal>,
+    next_order_id: u64,
+    next_trade_id: u64,
+}
+
+fn rejected(code: i64, reason: &str) -> ExchangeError {
+    ExchangeError::Rejected { code, reason: reason.to_string() }
+}
+
+impl PaperBook {
+    pub fn new(config: PaperConfig) -> Self {
+        PaperBook { config, next_order_id: 1, next_trade_id: 1, ..Default::default() }
+    }
+
+    pub fn deposit(&mut self, asset: AssetCode, amount: Decimal) {
+        let b = self.balances.entry(asset).or_insert(Balance { asset, free: Decimal::ZERO, locked: Decimal::ZERO });
+        b.free += amount;
+    }
+
+    pub fn list_symbol(&mut self, symbol: Symbol, filters: SymbolFilters) {
+        self.filters.insert(symbol, filters);
+    }
+
+    /// Limits what one IOC order on `symbol` can fill.
+    pub fn set_max_fill(&mut self, symbol: Symbol, qty: Decimal) {
+        self.max_fill.insert(symbol, qty);
+    }
+
+    pub fn price(&self, symbol: Symbol) -> Option<Decimal> {
+        self.prices.get(&symbol).copied()
+    }
+
+    pub fn balances(&self) -> Vec<Balance> {
+        self.balances.values().filter(|b| !b.total().is_zero()).copied().collect()
+    }
+
+    pub fn filters_of(&self, symbol: Symbol) -> Option<&SymbolFilters> {
+        self.filters.get(&symbol)
+    }
+
+    /// Every order ever placed, for tests and invariants.
+    pub fn order_count(&self) -> usize {
+        self.orders.len()
+    }
+
+    /// User-stream events produced since the last call.
+    pub fn drain_events(&mut self) -> Vec<ExchangeEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Takes the events without allocating a new buffer each time (the backtest's hot path).
+    pub fn drain_events_into(&mut self, out: &mut Vec<ExchangeEvent>) {
+        out.append(&mut self.events);
+    }
+
+    /// Sets the touch price (live market data in paper mode) and triggers resting stops.
+    pub fn set_price(&mut self, symbol: Symbol, price: Decimal, now: Timestamp) {
+        self.prices.insert(symbol, price);
+        self.trigger_stops(symbol, price, price, price, now);
+    }
+
+    /// A closed candle: stops that its range reached trigger, then the touch becomes its close.
+    pub fn on_candle(&mut self, symbol: Symbol, candle: &Candle, now: Timestamp) {
+        self.trigger_stops(symbol, candle.open, candle.low, candle.high, now);
+        self.prices.insert(symbol, candle.close);
+        self.candles.entry(symbol).or_default().push(*candle);
+    }
+
+    fn trigger_stops(&mut self, symbol: Symbol, open: Decimal, low: Decimal, high: Decimal, now: Timestamp) {
+        let Some(ids) = self.resting.get(&symbol) else { return };
+        if ids.is_empty() {
+            return;
+        }
+        let ids = ids.clone();
+        let slip = self.config.slippage_pct;
+        for cid in ids {
+            let Some(po) = self.orders.get_mut(&cid) else { continue };
+            let (Some(stop), Some(limit)) = (po.order.stop_price, po.order.price) else { continue };
+            if !po.triggered && low <= stop {
+                po.triggered = true;
+            }
+            if !po.triggered {
+                continue;
+            }
+            // Triggered at the stop, or at the open when the candle gapped below it.
+            let at = if open < stop { open } else { stop };
+            let candidate = at - at * slip / Decimal::ONE_HUNDRED;
+            let price = if candidate >= limit {
+                candidate
+            } else if high >= limit {
+                limit
+            } else {
+                continue; // below the limit: the sell waits
+            };
+            let qty = po.order.quantity - po.cum_qty;
+            self.fill(&cid, qty, price, now);
+        }
+    }
+
+    fn balance_mut(&mut self, asset: AssetCode) -> &mut Balance {
+        self.balances.entry(asset).or_insert(Balance { asset, free: Decimal::ZERO, locked: Decimal::ZERO })
+    }
+
+    fn report(&self, po: &PaperOrder, fill: Option<Fill>, now: Timestamp) -> OrderReport {
+        OrderReport {
+            symbol: po.order.symbol,
+            client_id: po.order.client_id.clone(),
+            exchange_id: Some(po.exchange_id),
+            status: po.status,
+            cum_qty: po.cum_qty,
+            cum_quote: po.cum_quote,
+            fill,
+            reason: None,
+            time: now,
+        }
+    }
+
+    /// Executes `qty` of an order at `price`: balances, fee, trade record, stream events.
+    fn fill(&mut self, cid: &ClientOrderId, qty: Decimal, price: Decimal, now: Timestamp) {
+        let fee_pct = self.config.fee_pct;
+        let trade_id = self.next_trade_id;
+        self.next_trade_id += 1;
+        let Some(po) = self.orders.get(cid) else { return };
+        let (symbol, side, kind) = (po.order.symbol, po.order.side, po.order.kind);
+        let value = qty * price;
+        let (fee, fee_asset) = match side {
+            Side::Buy => (qty * fee_pct / Decimal::ONE_HUNDRED, symbol.base),
+            Side::Sell => (value * fee_pct / Decimal::ONE_HUNDRED, symbol.quote),
+        };
+        match side {
+            Side::Buy => {
+                self.balance_mut(symbol.quote).free -= value;
+                self.balance_mut(symbol.base).free += qty - fee;
+            }
+            Side::Sell => {
+                let base = self.balance_mut(symbol.base);
+                if kind == OrderKind::StopLossLimit {
+                    base.locked -= qty;
+                } else {
+                    base.free -= qty;
+                }
+                self.balance_mut(symbol.quote).free += value - fee;
+            }
+        }
+        let fill = Fill { trade_id, price, qty, fee, fee_asset, time: now };
+        let Some(po) = self.orders.get_mut(cid) else { return };
+        po.cum_qty += qty;
+        po.cum_quote += value;
+        po.status = if po.cum_qty >= po.order.quantity { OrderStatus::Filled } else { OrderStatus::PartiallyFilled };
+        if po.status == OrderStatus::Filled {
+            if let Some(list) = self.resting.get_mut(&symbol) {
+                list.retain(|c| c != cid);
+            }
+        }
+        let order_id = po.exchange_id;
+        let po = po.clone();
+        self.trades.push(Trade { symbol, order_id, side, fill: fill.clone() });
+        let report = self.report(&po, Some(fill), now);
+        self.events.push(ExchangeEvent::Order(report));
+        self.push_balances(symbol);
+    }
+
+    fn push_balances(&mut self, symbol: Symbol) {
+        let changed = [symbol.base, symbol.quote].iter().filter_map(|a| self.balances.get(a).copied()).collect();
+        self.events.push(ExchangeEvent::Balances(changed));
+    }
+
+    /// Places an order; the answer is the order's state after matching (like `RESULT`).
+    pub fn place(&mut self, order: &Order, now: Timestamp) -> Result<OrderReport, ExchangeError> {
+        let symbol = order.symbol;
+        let filters = self.filters.get(&symbol).ok_or_else(|| rejected(-1121, "Invalid symbol."))?.clone();
+        if self.orders.get(&order.client_id).is_some_and(|o| !o.status.is_terminal()) {
+            return Err(rejected(-2010, "Duplicate order sent."));
+        }
+        let touch = self.prices.get(&symbol).copied().ok_or_else(|| rejected(-1121, "Invalid symbol."))?;
+        let slip = touch * self.config.slippage_pct / Decimal::ONE_HUNDRED;
+        let filter_err = |e: crate::domain::FilterError| rejected(-1013, &format!("Filter failure: {e}"));
+        match order.kind {
+            OrderKind::LimitIoc => {
+                let limit = order.price.ok_or_else(|| rejected(-1102, "Mandatory parameter 'price' was not sent."))?;
+                filters.check_limit(limit, order.quantity).map_err(filter_err)?;
+            }
+            OrderKind::Market => filters.check_market(order.quantity, touch).map_err(filter_err)?,
+            OrderKind::StopLossLimit => {
+                let (Some(stop), Some(limit)) = (order.stop_price, order.price) else {
+                    return Err(rejected(-1102, "Mandatory parameter 'stopPrice' was not sent."));
+                };
+                filters.check_stop(stop, limit, order.quantity).map_err(filter_err)?;
+                if stop >= touch {
+                    return Err(rejected(-2010, "Order would trigger immediately."));
+                }
+            }
+        }
+        // Balance check, as the matching engine does before accepting.
+        let needed = match order.side {
+            Side::Buy => (symbol.quote, order.quantity * order.price.unwrap_or(touch + slip)),
+            Side::Sell => (symbol.base, order.quantity),
+        };
+        let free = self.balances.get(&needed.0).map(|b| b.free).unwrap_or_default();
+        if free < needed.1 {
+            return Err(rejected(-2010, "Account has insufficient balance for requested action."));
+        }
+
+        let exchange_id = self.next_order_id;
+        self.next_order_id += 1;
+        let po = PaperOrder {
+            order: order.clone(),
+            exchange_id,
+            status: OrderStatus::New,
+            cum_qty: Decimal::ZERO,
+            cum_quote: Decimal::ZERO,
+            triggered: false,
+        };
+        self.by_exchange_id.insert(exchange_id, order.client_id.clone());
+        self.events.push(ExchangeEvent::Order(self.report(&po, None, now)));
+        self.orders.insert(order.client_id.clone(), po);
+        let cid = &order.client_id;
+        match order.kind {
+            OrderKind::LimitIoc => {
+                let price = touch + slip;
+                let limit = order.price.unwrap_or_default();
+                if price <= limit {
+                    let cap = self.max_fill.get(&symbol).copied().unwrap_or(order.quantity);
+                    let qty = order.quantity.min(cap);
+                    if qty > Decimal::ZERO {
+                        self.fill(cid, qty, price, now);
+                    }
+                }
+                self.expire_rest(cid, now);
+            }
+            OrderKind::Market => {
+                let price = match order.side {
+                    Side::Buy => touch + slip,
+                    Side::Sell => touch - slip,
+                };
+                self.fill(cid, order.quantity, price, now);
+            }
+            OrderKind::StopLossLimit => {
+                let b = self.balance_mut(symbol.base);
+                b.free -= order.quantity;
+                b.locked += order.quantity;
+                self.resting.entry(symbol).or_default().push(cid.clone());
+                self.push_balances(symbol);
+            }
+        }
+        let po = self.orders.get(cid).ok_or(ExchangeError::NotFound)?;
+        Ok(self.report(po, None, now))
+    }
+
+    fn expire_rest(&mut self, cid: &ClientOrderId, now: Timestamp) {
+        let Some(po) = self.orders.get_mut(cid) else { return };
+        if po.status.is_terminal() {
+            return;
+        }
+        po.status = OrderStatus::Expired;
+        let po = po.clone();
+        self.events.push(ExchangeEvent::Order(self.report(&po, None, now)));
+    }
+
+    pub fn cancel(&mut self, symbol: Symbol, cid: &ClientOrderId, now: Timestamp) -> Result<OrderReport, ExchangeError> {
+        let Some(po) = self.orders.get_mut(cid).filter(|o| o.order.symbol == symbol) else {
+            return Err(ExchangeError::NotFound);
+        };
+        if po.status.is_terminal() {
+            return Err(ExchangeError::NotFound); // Binance: -2011 Unknown order sent.
+        }
+        po.status = OrderStatus::Canceled;
+        let left = po.order.quantity - po.cum_qty;
+        let (side, kind) = (po.order.side, po.order.kind);
+        let po = po.clone();
+        if side == Side::Sell && kind == OrderKind::StopLossLimit {
+            let b = self.balance_mut(symbol.base);
+            b.locked -= left;
+            b.free += left;
+        }
+        if let Some(list) = self.resting.get_mut(&symbol) {
+            list.retain(|c| c != cid);
+        }
+        let report = self.report(&po, None, now);
+        self.events.push(ExchangeEvent::Order(report.clone()));
+        self.push_balances(symbol);
+        Ok(report)
+    }
+
+    pub fn query(&self, symbol: Symbol, cid: &ClientOrderId, now: Timestamp) -> Result<OrderReport, ExchangeError> {
+        self.orders
+            .get(cid)
+            .filter(|o| o.order.symbol == symbol)
+            .map(|po| self.report(po, None, now))
+            .ok_or(ExchangeError::NotFound)
+    }
+
+    pub fn open_orders(&self, symbol: Option<Symbol>, now: Timestamp) -> Vec<OrderReport> {
+        self.orders
+            .values()
+            .filter(|o| !o.status.is_terminal() && symbol.is_none_or(|s| s == o.order.symbol))
+            .map(|po| self.report(po, None, now))
+            .collect()
+    }
+
+    pub fn trades(&self, symbol: Symbol, order_id: u64) -> Vec<Trade> {
+        self.trades.iter().filter(|t| t.symbol == symbol && t.order_id == order_id).cloned().collect()
+    }
+
+    pub fn daily_candles(&self, symbol: Symbol, limit: usize) -> Vec<Candle> {
+        let all = self.candles.get(&symbol).map(Vec::as_slice).unwrap_or(&[]);
+        all[all.len().saturating_sub(limit)..].to_vec()
+    }
+}
+
+/// [`PaperBook`] behind the async [`Exchange`] trait (for `bert run` in paper mode).
+pub struct PaperExchange {
+    book: Mutex<PaperBook>,
+    sink: Mutex<Option<mpsc::Sender<ExchangeEvent>>>,
+}
+
+impl PaperExchange {
+    pub fn new(book: PaperBook) -> Self {
+        PaperExchange { book: Mutex::new(book), sink: Mutex::new(None) }
+    }
+
+    /// Runs `f` on the book and forwards the stream events it produced. The std mutex is held
+    /// only for the synchronous simulation step, never across an await.
+    async fn with_book<T>(&self, f: impl FnOnce(&mut PaperBook) -> T) -> T {
+        let (out, events) = {
+            let mut book = self.book.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let out = f(&mut book);
+            (out, book.drain_events())
+        };
+        let sink = self.sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        if let Some(sink) = sink {
+            for e in events {
+                if sink.send(e).await.is_err() {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    pub async fn set_price(&self, symbol: Symbol, price: Decimal) {
+        self.with_book(|b| b.set_price(symbol, price, Timestamp::now())).await
+    }
+
+    pub async fn on_candle(&self, symbol: Symbol, candle: Candle) {
+        self.with_book(|b| b.on_candle(symbol, &candle, Timestamp::now())).await
+    }
+}
+
+impl Exchange for PaperExchange {
+    async fn place(&self, order: &Order) -> Result<OrderReport, ExchangeError> {
+        self.with_book(|b| b.place(order, Timestamp::now())).await
+    }
+
+    async fn cancel(&self, symbol: Symbol, client_id: &ClientOrderId) -> Result<OrderReport, ExchangeError> {
+        self.with_book(|b| b.cancel(symbol, client_id, Timestamp::now())).await
+    }
+
+    async fn query(&self, symbol: Symbol, client_id: &ClientOrderId) -> Result<OrderReport, ExchangeError> {
+        self.with_book(|b| b.query(symbol, client_id, Timestamp::now())).await
+    }
+
+    async fn open_orders(&self, symbol: Option<Symbol>) -> Result<Vec<OrderReport>, ExchangeError> {
+        Ok(self.with_book(|b| b.open_orders(symbol, Timestamp::now())).await)
+    }
+
+    async fn trades(&self, symbol: Symbol, order_id: u64) -> Result<Vec<Trade>, ExchangeError> {
+        Ok(self.with_book(|b| b.trades(symbol, order_id)).await)
+    }
+
+    async fn balances(&self) -> Result<Vec<Balance>, ExchangeError> {
+        Ok(self.with_book(|b| b.balances()).await)
+    }
+
+    async fn filters(&self, symbols: &[Symbol]) -> Result<Vec<(Symbol, SymbolFilters)>, ExchangeError> {
+        Ok(self
+            .with_book(|b| symbols.iter().filter_map(|s| b.filters_of(*s).map(|f| (*s, f.clone()))).collect())
+            .await)
+    }
+
+    async fn daily_candles(&self, symbol: Symbol, limit: usize) -> Result<Vec<Candle>, ExchangeError> {
+        Ok(self.with_book(|b| b.daily_candles(symbol, limit)).await)
+    }
+
+    async fn start_user_stream(&self, sink: mpsc::Sender<ExchangeEvent>) -> Result<(), ExchangeError> {
+        *self.sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(sink.clone());
+        // A simulated stream never drops; say it is up so the engine's view is the same as live.
+        let _ = sink.send(ExchangeEvent::StreamUp).await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{OrderRole, PositionId};
+
+    fn usdt() -> AssetCode {
+        AssetCode::new("USDT").unwrap()
+    }
+    fn btc() -> Symbol {
+        Symbol::parse("BTC", usdt()).unwrap()
+    }
+
+    fn book() -> PaperBook {
+        let mut b = PaperBook::new(PaperConfig { slippage_pct: dec!(0), fee_pct: dec!(0.1) });
+        b.list_symbol(btc(), SymbolFilters::typical(dec!(0.01), dec!(0.001), dec!(5)));
+        b.deposit(usdt(), dec!(10000));
+        b.set_price(btc(), dec!(100), Timestamp(0));
+        b
+    }
+
+    fn order(role: OrderRole, kind: OrderKind, side: Side, qty: Decimal, price: Option<Decimal>, stop: Option<Decimal>) -> Order {
+        Order {
+            client_id: ClientOrderId::derive("t", PositionId(1), role, 1),
+            exchange_id: None,
+            position: PositionId(1),
+            symbol: btc(),
+            side,
+            kind,
+            role,
+            quantity: qty,
+            price,
+            stop_price: stop,
+            status: OrderStatus::PendingNew,
+            executed_qty: Decimal::ZERO,
+            executed_quote: Decimal::ZERO,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+            unknown_since: None,
+            cancel_requested: false,
+            reason: None,
+            applied_qty: Decimal::ZERO,
+            settled: false,
+            retry_at: None,
+        }
+    }
+
+    #[test]
+    fn ioc_fills_at_touch_with_base_fee_and_reports_like_binance() {
+        let mut b = book();
+        let o = order(OrderRole::Entry, OrderKind::LimitIoc, Side::Buy, dec!(2), Some(dec!(100.5)), None);
+        let r = b.place(&o, Timestamp(1)).unwrap();
+        assert_eq!(r.status, OrderStatus::Filled);
+        assert_eq!(r.cum_qty, dec!(2));
+        let events = b.drain_events();
+        let statuses: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                ExchangeEvent::Order(r) => Some(r.status),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(statuses, vec![OrderStatus::New, OrderStatus::Filled]);
+        let bal: HashMap<_, _> = b.balances().into_iter().map(|b| (b.asset.to_string(), b.free)).collect();
+        assert_eq!(bal["BTC"], dec!(1.998));
+        assert_eq!(bal["USDT"], dec!(9800));
+    }
+
+    #[test]
+    fn ioc_partial_then_expired_and_zero_fill_expired() {
+        let mut b = book();
+        b.set_max_fill(btc(), dec!(0.5));
+        let o = order(OrderRole::Entry, OrderKind::LimitIoc, Side::Buy, dec!(2), Some(dec!(101)), None);
+        let r = b.place(&o, Timestamp(1)).unwrap();
+        assert_eq!((r.status, r.cum_qty), (OrderStatus::Expired, dec!(0.5)));
+        let mut low = order(OrderRole::Entry, OrderKind::LimitIoc, Side::Buy, dec!(1), Some(dec!(99)), None);
+        low.client_id = ClientOrderId::derive("t", PositionId(2), OrderRole::Entry, 1);
+        let r = b.place(&low, Timestamp(1)).unwrap();
+        assert_eq!((r.status, r.cum_qty), (OrderStatus::Expired, dec!(0)));
+    }
+
+    #[test]
+    fn stop_rests_triggers_on_the_low_and_fills_at_limit_or_better() {
+        let mut b = book();
+        b.deposit(btc().base, dec!(1));
+        let stop = order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(72)), Some(dec!(90)));
+        assert_eq!(b.place(&stop, Timestamp(1)).unwrap().status, OrderStatus::New);
+        let candle = |o: Decimal, h: Decimal, l: Decimal, c: Decimal| Candle {
+            open_time: Timestamp(0),
+            close_time: Timestamp(1),
+            open: o,
+            high: h,
+            low: l,
+            close: c,
+            volume: dec!(1),
+        };
+        b.on_candle(btc(), &candle(dec!(100), dec!(101), dec!(91), dec!(95)), Timestamp(2));
+        assert_eq!(b.query(btc(), &stop.client_id, Timestamp(2)).unwrap().status, OrderStatus::New);
+        // Gap down: opens at 85, below the 90 trigger; fills at the open.
+        b.on_candle(btc(), &candle(dec!(85), dec!(86), dec!(80), dec!(82)), Timestamp(3));
+        let r = b.query(btc(), &stop.client_id, Timestamp(3)).unwrap();
+        assert_eq!((r.status, r.cum_quote), (OrderStatus::Filled, dec!(85)));
+    }
+
+    #[test]
+    fn refusals_use_binance_codes() {
+        let mut b = book();
+        let stop = order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(80)), Some(dec!(100)));
+        b.deposit(btc().base, dec!(1));
+        assert_eq!(
+            b.place(&stop, Timestamp(1)),
+            Err(ExchangeError::Rejected { code: -2010, reason: "Order would trigger immediately.".into() })
+        );
+        let big = order(OrderRole::Entry, OrderKind::LimitIoc, Side::Buy, dec!(1000), Some(dec!(100)), None);
+        assert!(matches!(b.place(&big, Timestamp(1)), Err(ExchangeError::Rejected { code: -2010, .. })));
+        let tiny = order(OrderRole::Entry, OrderKind::LimitIoc, Side::Buy, dec!(0.001), Some(dec!(100)), None);
+        assert!(matches!(b.place(&tiny, Timestamp(1)), Err(ExchangeError::Rejected { code: -1013, .. })));
+        assert_eq!(b.cancel(btc(), &stop.client_id, Timestamp(1)), Err(ExchangeError::NotFound));
+    }
+
+    #[test]
+    fn cancel_unlocks_and_second_cancel_is_not_found() {
+        let mut b = book();
+        b.deposit(btc().base, dec!(1));
+        let stop = order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(72)), Some(dec!(90)));
+        b.place(&stop, Timestamp(1)).unwrap();
+        assert_eq!(b.cancel(btc(), &stop.client_id, Timestamp(2)).unwrap().status, OrderStatus::Canceled);
+        assert_eq!(b.cancel(btc(), &stop.client_id, Timestamp(3)), Err(ExchangeError::NotFound));
+        let btc_bal = b.balances().into_iter().find(|x| x.asset == btc().base).unwrap();
+        assert_eq!((btc_bal.free, btc_bal.locked), (dec!(1), dec!(0)));
+    }
+}

@@ -1,0 +1,129 @@
+//! What the engine tells people, as data. The chat surface renders a [`Notice`] into the chat's
+//! language when it is delivered, so the outbox stores meaning, not text.
+
+use crate::domain::{EntryReason, ExitReason, Symbol, Timestamp};
+use crate::strategy::edge70::{Direction, SignalKind};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Why a command or a signal was not acted on. Each has its own localized sentence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Refusal {
+    Paused,
+    BreakerOpen,
+    AlreadyInPosition { symbol: Symbol },
+    NoPosition { symbol: Symbol },
+    /// An entry or exit is already in flight for the symbol.
+    Busy { symbol: Symbol },
+    UnknownSymbol { symbol: Symbol },
+    NoPrice { symbol: Symbol },
+    MaxOpenPositions { max: u32 },
+    PortfolioRiskFull { max_pct: Decimal },
+    NoFreeBalance { asset: String },
+    BelowMinimum { value: Decimal, min: Decimal },
+    /// The exchange's filters refuse the order (their own words).
+    Filters { detail: String },
+    NoPortfolio,
+}
+
+/// Which limit decided the size of an entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SizeBound {
+    Risk,
+    MaxPosition,
+    FreeBalance,
+    PortfolioRisk,
+}
+
+/// A sized entry, for the confirmation message and the "entry placed" alert.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryPlan {
+    pub symbol: Symbol,
+    pub reference_price: Decimal,
+    pub limit_price: Decimal,
+    pub qty: Decimal,
+    /// qty × limit price: the most quote the entry can spend.
+    pub value: Decimal,
+    /// The stop if the entry fills at the limit price.
+    pub stop_price: Decimal,
+    /// Quote lost if the stop is hit at `stop_price`.
+    pub risk: Decimal,
+    pub risk_pct: Decimal,
+    pub portfolio: Decimal,
+    pub bound: SizeBound,
+}
+
+/// One open position as `/list` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionView {
+    pub symbol: Symbol,
+    pub qty: Decimal,
+    pub avg_entry: Decimal,
+    pub price: Option<Decimal>,
+    pub pnl: Option<Decimal>,
+    pub pnl_pct: Option<Decimal>,
+    pub stop_price: Option<Decimal>,
+    pub opened_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    pub paused: bool,
+    pub breaker: Option<super::BreakerReason>,
+    pub stream_up: bool,
+    pub open_positions: usize,
+    pub open_orders: usize,
+    pub symbols: usize,
+    pub auto_trade: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceLine {
+    pub asset: String,
+    pub total: Decimal,
+    pub value: Option<Decimal>,
+}
+
+/// Everything the engine can say.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Notice {
+    Refused(Refusal),
+    EntryPreview(EntryPlan),
+    ExitPreview { symbol: Symbol, qty: Decimal, price: Option<Decimal>, pnl: Option<Decimal> },
+    Positions(Vec<PositionView>),
+    Status(StatusView),
+    Balances { lines: Vec<BalanceLine>, portfolio: Decimal, quote: String },
+    Paused,
+    Resumed,
+    EntryPlaced { plan: EntryPlan, reason: EntryReason },
+    EntryFill { symbol: Symbol, qty: Decimal, price: Decimal, avg_price: Decimal, filled: Decimal, ordered: Decimal, fee: Decimal, fee_asset: String },
+    EntryFailed { symbol: Symbol, reason: Option<String> },
+    StopPlaced { symbol: Symbol, qty: Decimal, stop_price: Decimal, limit_price: Decimal },
+    /// The exchange refused the stop: the position is being sold at market instead.
+    StopRefused { symbol: Symbol, reason: Option<String> },
+    /// The stop was cancelled or expired outside Bert; a new one is being placed.
+    StopLost { symbol: Symbol, reason: Option<String> },
+    StopFill { symbol: Symbol, qty: Decimal, price: Decimal },
+    ExitPlaced { symbol: Symbol, qty: Decimal, reason: ExitReason },
+    ExitFill { symbol: Symbol, qty: Decimal, price: Decimal },
+    /// A market sell did not complete; the position is protected by a new stop.
+    ExitFailed { symbol: Symbol, reason: Option<String> },
+    /// Neither a stop nor a market sell could be placed: act now.
+    Unprotected { symbol: Symbol, reason: Option<String> },
+    PositionClosed {
+        symbol: Symbol,
+        reason: Option<ExitReason>,
+        qty: Decimal,
+        avg_entry: Decimal,
+        avg_exit: Decimal,
+        pnl: Decimal,
+        pnl_pct: Decimal,
+        fees: Decimal,
+        days: i64,
+    },
+    Signal { symbol: Symbol, direction: Direction, kind: SignalKind, level: Decimal, price: Decimal, candle_close: Timestamp, auto_trade: bool },
+    /// An order's outcome is unknown; Bert is asking the exchange (never re-sending).
+    OrderOutcomeUnknown { symbol: Symbol, client_id: String },
+    BreakerOpened { reason: super::BreakerReason },
+    BreakerClosed,
+}

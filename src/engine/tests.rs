@@ -1,0 +1,419 @@
+//! Engine scenarios, event by event: each test feeds events and asserts the effects a user
+//! relies on (orders sent, alerts queued, state written).
+
+use super::*;
+use crate::domain::{AssetCode, Balance};
+use rust_decimal_macros::dec;
+
+const TRADER: Requester = Requester { user: 7, chat: 70 };
+
+fn usdt() -> AssetCode {
+    AssetCode::new("USDT").unwrap()
+}
+
+fn btc() -> Symbol {
+    Symbol::parse("BTC", usdt()).unwrap()
+}
+
+fn t(ms: i64) -> Timestamp {
+    Timestamp(1_700_000_000_000 + ms)
+}
+
+/// An engine with 10 000 USDT, BTC at 100, 1% risk and a 10% stop: an entry is worth
+/// 10 000 × 1% / 10% = 1000 → 9.95 BTC at the 100.5 limit (0.5% slippage).
+fn engine() -> Engine {
+    let settings = Settings {
+        risk_per_trade_pct: dec!(1),
+        stop_pct: dec!(10),
+        max_position_pct: dec!(20),
+        ..Settings::default()
+    };
+    let mut e = Engine::new(settings, "T");
+    let filters = SymbolFilters::typical(dec!(0.01), dec!(0.01), dec!(5));
+    e.process(&Event::Filters(vec![(btc(), filters)]), t(0));
+    e.process(&Event::Balances(vec![Balance { asset: usdt(), free: dec!(10000), locked: dec!(0) }]), t(0));
+    e.process(&Event::Price { symbol: btc(), price: dec!(100) }, t(0));
+    e
+}
+
+fn cmd(e: &mut Engine, command: Command, now: Timestamp) -> Effects {
+    e.process(&Event::Command { from: TRADER, command }, now)
+}
+
+fn placed(fx: &Effects) -> Vec<Order> {
+    fx.requests
+        .iter()
+        .filter_map(|r| match r {
+            Request::Place(o) => Some(o.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn notices(fx: &Effects) -> Vec<&Notice> {
+    fx.messages.iter().map(|m| &m.notice).collect()
+}
+
+fn report(o: &Order, status: OrderStatus, cum: Decimal, fill: Option<(u64, Decimal, Decimal)>) -> Event {
+    let fill = fill.map(|(id, qty, price)| Fill {
+        trade_id: id,
+        price,
+        qty,
+        fee: Decimal::ZERO,
+        fee_asset: usdt(),
+        time: t(1),
+    });
+    Event::Exchange(ExchangeEvent::Order(OrderReport {
+        symbol: o.symbol,
+        client_id: o.client_id.clone(),
+        exchange_id: Some(1000 + u64::from(o.role as u8)),
+        status,
+        cum_qty: cum,
+        cum_quote: cum * o.price.unwrap_or(dec!(100)),
+        fill,
+        reason: None,
+        time: t(1),
+    }))
+}
+
+/// Enters BTC and returns the entry order as sent.
+fn enter(e: &mut Engine) -> Order {
+    let fx = cmd(e, Command::Enter(btc()), t(1));
+    let orders = placed(&fx);
+    assert_eq!(orders.len(), 1, "{fx:?}");
+    orders[0].clone()
+}
+
+/// Enters and fills the entry completely, returns the stop order placed.
+fn enter_filled(e: &mut Engine) -> Order {
+    let entry = enter(e);
+    e.process(&report(&entry, OrderStatus::New, dec!(0), None), t(2));
+    let fx = e.process(&report(&entry, OrderStatus::Filled, entry.quantity, Some((1, entry.quantity, dec!(100)))), t(3));
+    let stops = placed(&fx);
+    assert_eq!(stops.len(), 1);
+    stops[0].clone()
+}
+
+#[test]
+fn entry_is_sized_written_before_sent_and_alerted() {
+    let mut e = engine();
+    let fx = cmd(&mut e, Command::Enter(btc()), t(1));
+    let orders = placed(&fx);
+    assert_eq!(orders.len(), 1);
+    let o = &orders[0];
+    assert_eq!((o.kind, o.side, o.role), (OrderKind::LimitIoc, Side::Buy, OrderRole::Entry));
+    assert_eq!(o.price, Some(dec!(100.5)));
+    assert_eq!(o.quantity, dec!(9.95)); // 1000 / 100.5 = 9.950… → 9.95
+    assert_eq!(o.status, OrderStatus::PendingNew);
+    // Intent before action: the same effects carry the PendingNew row.
+    assert!(fx.writes.iter().any(|w| matches!(w, Write::Order(w) if w.client_id == o.client_id && w.status == OrderStatus::PendingNew)));
+    assert!(matches!(notices(&fx)[0], Notice::EntryPlaced { .. }));
+    assert_eq!(e.position(btc()).map(|p| p.status), Some(PositionStatus::Opening));
+}
+
+#[test]
+fn partial_fills_then_expiry_gives_a_stop_sized_to_the_fill() {
+    let mut e = engine();
+    let entry = enter(&mut e);
+    e.process(&report(&entry, OrderStatus::New, dec!(0), None), t(2));
+    let fx = e.process(&report(&entry, OrderStatus::PartiallyFilled, dec!(2), Some((1, dec!(2), dec!(100)))), t(3));
+    assert!(placed(&fx).is_empty(), "no stop while the entry is still working");
+    assert!(matches!(notices(&fx)[0], Notice::EntryFill { filled, .. } if *filled == dec!(2)));
+    e.process(&report(&entry, OrderStatus::PartiallyFilled, dec!(3), Some((2, dec!(1), dec!(100.3)))), t(4));
+    let fx = e.process(&report(&entry, OrderStatus::Expired, dec!(3), None), t(5));
+    let stops = placed(&fx);
+    assert_eq!(stops.len(), 1);
+    let stop = &stops[0];
+    assert_eq!((stop.kind, stop.side, stop.role), (OrderKind::StopLossLimit, Side::Sell, OrderRole::Stop));
+    assert_eq!(stop.quantity, dec!(3));
+    // avg = (200 + 100.3) / 3 = 100.1 → × 0.9 = 90.09 (up to the tick) → limit × 0.8 = 72.07
+    assert_eq!(stop.stop_price, Some(dec!(90.09)));
+    assert_eq!(stop.price, Some(dec!(72.07)));
+    let pos = e.position(btc()).unwrap();
+    assert_eq!((pos.status, pos.qty), (PositionStatus::Open, dec!(3)));
+    // The exchange acknowledges the stop → "stop placed".
+    let fx = e.process(&report(stop, OrderStatus::New, dec!(0), None), t(6));
+    assert!(matches!(notices(&fx)[0], Notice::StopPlaced { .. }));
+}
+
+#[test]
+fn zero_fill_entry_fails_without_a_position() {
+    let mut e = engine();
+    let entry = enter(&mut e);
+    let fx = e.process(&report(&entry, OrderStatus::Expired, dec!(0), None), t(2));
+    assert!(placed(&fx).is_empty());
+    assert!(matches!(notices(&fx)[0], Notice::EntryFailed { .. }));
+    assert!(e.position(btc()).is_none());
+    // And the symbol can be entered again.
+    assert_eq!(placed(&cmd(&mut e, Command::Enter(btc()), t(3))).len(), 1);
+}
+
+#[test]
+fn terminal_report_before_trades_waits_for_the_fills() {
+    let mut e = engine();
+    let entry = enter(&mut e);
+    // EXPIRED with 3 executed overtakes the trade reports: no "entry failed", fetch trades.
+    let fx = e.process(&report(&entry, OrderStatus::Expired, dec!(3), None), t(2));
+    assert!(fx.requests.iter().any(|r| matches!(r, Request::Trades { .. })), "{fx:?}");
+    assert!(!notices(&fx).iter().any(|n| matches!(n, Notice::EntryFailed { .. })));
+    // The missed trade arrives through the trade fetch: the stop follows.
+    let trade = Trade {
+        symbol: btc(),
+        order_id: 1000,
+        side: Side::Buy,
+        fill: Fill { trade_id: 9, price: dec!(100), qty: dec!(3), fee: dec!(0), fee_asset: usdt(), time: t(3) },
+    };
+    let fx = e.process(&Event::Trades { client_id: entry.client_id.clone(), result: Ok(vec![trade.clone()]) }, t(3));
+    assert_eq!(placed(&fx).len(), 1);
+    // The same trade again (stream catching up) changes nothing.
+    let dup = Event::Exchange(ExchangeEvent::Order(OrderReport {
+        symbol: btc(),
+        client_id: entry.client_id.clone(),
+        exchange_id: Some(1000),
+        status: OrderStatus::PartiallyFilled,
+        cum_qty: dec!(3),
+        cum_quote: dec!(300),
+        fill: Some(trade.fill),
+        reason: None,
+        time: t(4),
+    }));
+    let fx = e.process(&dup, t(4));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(e.position(btc()).unwrap().qty, dec!(3));
+}
+
+#[test]
+fn duplicate_and_reordered_reports_apply_each_fill_once() {
+    let mut e = engine();
+    let entry = enter(&mut e);
+    let f1 = report(&entry, OrderStatus::PartiallyFilled, dec!(4), Some((1, dec!(4), dec!(100))));
+    let f2 = report(&entry, OrderStatus::Filled, dec!(9.95), Some((2, dec!(5.95), dec!(100))));
+    let new = report(&entry, OrderStatus::New, dec!(0), None);
+    // Reordered: the fill reports come before NEW; each is also delivered twice.
+    let mut stops = 0;
+    for ev in [&f2, &f1, &f2, &new, &f1, &new] {
+        stops += placed(&e.process(ev, t(2))).len();
+    }
+    assert_eq!(stops, 1, "exactly one stop");
+    let pos = e.position(btc()).unwrap();
+    assert_eq!(pos.qty, dec!(9.95));
+    assert_eq!(pos.bought_qty, dec!(9.95));
+}
+
+#[test]
+fn exit_cancels_the_stop_then_sells_and_closes_with_pnl() {
+    let mut e = engine();
+    let stop = enter_filled(&mut e);
+    e.process(&report(&stop, OrderStatus::New, dec!(0), None), t(4));
+    e.process(&Event::Price { symbol: btc(), price: dec!(110) }, t(5));
+    let fx = cmd(&mut e, Command::Exit(btc()), t(6));
+    assert_eq!(fx.requests, vec![Request::Cancel { symbol: btc(), client_id: stop.client_id.clone() }]);
+    assert!(placed(&fx).is_empty(), "no sell before the stop is cancelled");
+    let fx = e.process(&report(&stop, OrderStatus::Canceled, dec!(0), None), t(7));
+    let sells = placed(&fx);
+    assert_eq!(sells.len(), 1);
+    let sell = &sells[0];
+    assert_eq!((sell.kind, sell.side, sell.role, sell.quantity), (OrderKind::Market, Side::Sell, OrderRole::Exit, dec!(9.95)));
+    let fx = e.process(&report(sell, OrderStatus::Filled, dec!(9.95), Some((5, dec!(9.95), dec!(110)))), t(8));
+    let closed = notices(&fx)
+        .into_iter()
+        .find_map(|n| match n {
+            Notice::PositionClosed { pnl, reason, .. } => Some((*pnl, *reason)),
+            _ => None,
+        })
+        .expect("position closed alert");
+    assert_eq!(closed, (dec!(99.5), Some(ExitReason::Manual { user: 7 })));
+    assert!(fx.writes.iter().any(|w| matches!(w, Write::ClosedTrade(t) if t.pnl == dec!(99.5))));
+    assert!(e.position(btc()).is_none());
+}
+
+#[test]
+fn exit_when_the_stop_already_filled_is_a_close_not_an_error() {
+    let mut e = engine();
+    let stop = enter_filled(&mut e);
+    e.process(&report(&stop, OrderStatus::New, dec!(0), None), t(4));
+    cmd(&mut e, Command::Exit(btc()), t(5));
+    // -2011: the stop is gone. Bert asks what happened to it.
+    let fx = e.process(&Event::Canceled { client_id: stop.client_id.clone(), result: Err(ExchangeError::NotFound) }, t(6));
+    assert_eq!(fx.requests, vec![Request::Query { symbol: btc(), client_id: stop.client_id.clone() }]);
+    // It filled (and the trade report came on the stream).
+    e.process(&report(&stop, OrderStatus::Filled, dec!(9.95), Some((7, dec!(9.95), dec!(90.1)))), t(7));
+    assert!(e.position(btc()).is_none());
+    let fx = e.process(&Event::Queried { client_id: stop.client_id.clone(), result: Err(ExchangeError::NotFound) }, t(8));
+    assert!(placed(&fx).is_empty(), "no market sell after the stop sold everything");
+}
+
+#[test]
+fn stop_hit_closes_the_position_with_a_loss() {
+    let mut e = engine();
+    let stop = enter_filled(&mut e);
+    e.process(&report(&stop, OrderStatus::New, dec!(0), None), t(4));
+    let fx = e.process(&report(&stop, OrderStatus::Filled, dec!(9.95), Some((3, dec!(9.95), dec!(90.09)))), t(5));
+    let closed = notices(&fx).into_iter().find_map(|n| match n {
+        Notice::PositionClosed { pnl, reason, .. } => Some((*pnl, *reason)),
+        _ => None,
+    });
+    // 9.95 × (90.09 − 100) = −98.6045
+    assert_eq!(closed, Some((dec!(-98.6045), Some(ExitReason::StopHit))));
+}
+
+#[test]
+fn refused_stop_means_market_sell() {
+    let mut e = engine();
+    let stop = enter_filled(&mut e);
+    let fx = e.process(
+        &Event::Placed {
+            client_id: stop.client_id.clone(),
+            result: Err(ExchangeError::Rejected { code: -2010, reason: "Order would trigger immediately.".into() }),
+        },
+        t(4),
+    );
+    assert!(notices(&fx).iter().any(|n| matches!(n, Notice::StopRefused { .. })));
+    let sells = placed(&fx);
+    assert_eq!(sells.len(), 1);
+    assert_eq!((sells[0].role, sells[0].kind), (OrderRole::Dump, OrderKind::Market));
+    let fx = e.process(&report(&sells[0], OrderStatus::Filled, dec!(9.95), Some((4, dec!(9.95), dec!(99)))), t(5));
+    assert!(notices(&fx).iter().any(|n| matches!(n, Notice::PositionClosed { reason: Some(ExitReason::Unprotectable), .. })));
+}
+
+#[test]
+fn second_enter_on_an_open_symbol_is_refused() {
+    let mut e = engine();
+    enter_filled(&mut e);
+    let fx = cmd(&mut e, Command::Enter(btc()), t(9));
+    assert!(placed(&fx).is_empty());
+    assert_eq!(notices(&fx), vec![&Notice::Refused(Refusal::AlreadyInPosition { symbol: btc() })]);
+}
+
+#[test]
+fn pause_blocks_entries_but_not_exits() {
+    let mut e = engine();
+    let stop = enter_filled(&mut e);
+    e.process(&report(&stop, OrderStatus::New, dec!(0), None), t(4));
+    let fx = cmd(&mut e, Command::Pause, t(5));
+    assert!(fx.writes.iter().any(|w| matches!(w, Write::Meta(m) if m.paused)));
+    let eth = Symbol::parse("ETH", usdt()).unwrap();
+    let fx = cmd(&mut e, Command::Enter(eth), t(6));
+    assert_eq!(notices(&fx), vec![&Notice::Refused(Refusal::Paused)]);
+    let fx = cmd(&mut e, Command::Exit(btc()), t(7));
+    assert_eq!(fx.requests.len(), 1, "exit still works while paused");
+    cmd(&mut e, Command::Resume, t(8));
+    assert!(!e.is_paused());
+}
+
+#[test]
+fn unknown_outcome_is_queried_never_resent() {
+    let mut e = engine();
+    let entry = enter(&mut e);
+    let fx = e.process(
+        &Event::Placed { client_id: entry.client_id.clone(), result: Err(ExchangeError::Unknown { reason: "timeout".into() }) },
+        t(2),
+    );
+    assert_eq!(fx.requests, vec![Request::Query { symbol: btc(), client_id: entry.client_id.clone() }]);
+    // Not visible yet, within the grace period: ask again later, still no re-send.
+    let fx = e.process(&Event::Queried { client_id: entry.client_id.clone(), result: Err(ExchangeError::NotFound) }, t(3));
+    assert!(placed(&fx).is_empty());
+    let fx = e.process(&Event::Tick, t(3 + 5_000));
+    assert_eq!(fx.requests, vec![Request::Query { symbol: btc(), client_id: entry.client_id.clone() }]);
+    // Found: it had filled. The stop follows; the entry was never sent twice.
+    let mut filled = report(&entry, OrderStatus::Filled, dec!(9.95), Some((1, dec!(9.95), dec!(100))));
+    if let Event::Exchange(ExchangeEvent::Order(r)) = &mut filled {
+        r.fill = None;
+    }
+    let fx = e.process(&Event::Queried { client_id: entry.client_id.clone(), result: Ok(report_of(filled)) }, t(6000));
+    assert!(fx.requests.iter().any(|r| matches!(r, Request::Trades { .. })));
+}
+
+fn report_of(e: Event) -> OrderReport {
+    match e {
+        Event::Exchange(ExchangeEvent::Order(r)) => r,
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn entry_not_found_after_grace_fails_but_a_stop_is_sent_again_with_the_same_id() {
+    let mut e = engine();
+    let entry = enter(&mut e);
+    e.process(&Event::Placed { client_id: entry.client_id.clone(), result: Err(ExchangeError::Unknown { reason: "5xx".into() }) }, t(2));
+    let fx = e.process(&Event::Queried { client_id: entry.client_id.clone(), result: Err(ExchangeError::NotFound) }, t(120_000));
+    assert!(notices(&fx).iter().any(|n| matches!(n, Notice::EntryFailed { .. })));
+    assert!(placed(&fx).is_empty());
+
+    let mut e = engine();
+    let stop = enter_filled(&mut e);
+    e.process(&Event::Placed { client_id: stop.client_id.clone(), result: Err(ExchangeError::Unknown { reason: "-1007".into() }) }, t(4));
+    let fx = e.process(&Event::Queried { client_id: stop.client_id.clone(), result: Err(ExchangeError::NotFound) }, t(120_000));
+    let again = placed(&fx);
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].client_id, stop.client_id, "same intent, same id");
+}
+
+#[test]
+fn breaker_opens_on_failures_and_stream_silence_and_closes_after_reconciliation() {
+    let mut e = engine();
+    for i in 0..3 {
+        let entry = enter(&mut e);
+        e.process(&Event::Placed { client_id: entry.client_id, result: Err(ExchangeError::Unavailable { reason: "down".into() }) }, t(i));
+    }
+    assert!(matches!(e.breaker(), Some(BreakerReason::RequestFailures { count: 3 })));
+    let fx = cmd(&mut e, Command::Enter(btc()), t(10));
+    assert_eq!(notices(&fx), vec![&Notice::Refused(Refusal::BreakerOpen)]);
+    let fx = e.process(&Event::Reconciled { ok: true }, t(11));
+    assert_eq!(notices(&fx), vec![&Notice::BreakerClosed]);
+
+    let mut e = engine();
+    e.process(&Event::Exchange(ExchangeEvent::StreamDown { reason: "closed".into() }), t(0));
+    assert!(e.process(&Event::Tick, t(29_000)).is_empty());
+    let fx = e.process(&Event::Tick, t(30_000));
+    assert_eq!(notices(&fx), vec![&Notice::BreakerOpened { reason: BreakerReason::StreamDown }]);
+    // Reconciled while the stream is still down: stays open.
+    assert!(e.process(&Event::Reconciled { ok: true }, t(31_000)).messages.is_empty());
+    e.process(&Event::Exchange(ExchangeEvent::StreamUp), t(32_000));
+    let fx = e.process(&Event::Reconciled { ok: true }, t(33_000));
+    assert_eq!(notices(&fx), vec![&Notice::BreakerClosed]);
+}
+
+#[test]
+fn restart_asks_about_every_open_order() {
+    let mut e = engine();
+    let entry = enter(&mut e);
+    // Crash after the intent was written: restore from what the store would hold.
+    let pos = e.position(btc()).unwrap().clone();
+    let snapshot = Snapshot { meta: EngineMeta { next_position: 1, ..Default::default() }, positions: vec![pos], orders: vec![entry.clone()], ..Default::default() };
+    let mut e2 = Engine::restore(e.settings().clone(), "T", snapshot);
+    let fx = e2.process(&Event::Started, t(100));
+    assert_eq!(fx.requests, vec![Request::Query { symbol: btc(), client_id: entry.client_id.clone() }]);
+    assert!(placed(&fx).is_empty());
+}
+
+#[test]
+fn auto_trade_signal_enters_and_short_signal_exits() {
+    let settings = Settings { auto_trade: true, ..Settings::default() };
+    let mut e = Engine::new(settings, "T");
+    e.process(&Event::Filters(vec![(btc(), SymbolFilters::typical(dec!(0.01), dec!(0.0001), dec!(5)))]), t(0));
+    e.process(&Event::Balances(vec![Balance { asset: usdt(), free: dec!(10000), locked: dec!(0) }]), t(0));
+    let day = Timestamp::MS_PER_DAY;
+    let candle = |i: i64, high: Decimal, low: Decimal| Candle {
+        open_time: Timestamp(i * day),
+        close_time: Timestamp(i * day + day - 1),
+        open: (high + low) / dec!(2),
+        high,
+        low,
+        close: (high + low) / dec!(2),
+        volume: dec!(1),
+    };
+    // 60 quiet days establish the windows, then a down-break sets a known "short" direction.
+    for i in 0..60 {
+        e.process(&Event::Candle { symbol: btc(), candle: candle(i, dec!(101), dec!(99)) }, Timestamp(i * day + day));
+    }
+    let fx = e.process(&Event::Candle { symbol: btc(), candle: candle(60, dec!(100), dec!(90)) }, Timestamp(61 * day));
+    assert!(notices(&fx).iter().any(|n| matches!(n, Notice::Signal { kind: SignalKind::Possible, .. })));
+    assert!(placed(&fx).is_empty(), "a possible signal never trades");
+    // A new 60-day high: the flip to long enters by itself.
+    let fx = e.process(&Event::Candle { symbol: btc(), candle: candle(61, dec!(110), dec!(100)) }, Timestamp(62 * day));
+    assert!(notices(&fx).iter().any(|n| matches!(n, Notice::Signal { direction: Direction::Long, kind: SignalKind::Flip, .. })));
+    let entries = placed(&fx);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].role, OrderRole::Entry);
+}
