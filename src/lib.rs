@@ -1,8 +1,13 @@
 //! Bert: a Telegram-first personal trading assistant for Binance spot.
+pub mod app;
 pub mod chart;
+pub mod chat;
+pub mod console;
 pub mod domain;
 pub mod engine;
 pub mod exchange;
+pub mod i18n;
 pub mod market;
 pub mod report;
+pub mod store;
 pub mod strategy;

@@ -1,0 +1,200 @@
+# Сообщения Bert, русский. Ключи и переменные те же, что в locales/en/bert.ftl.
+# Числа приходят уже отформатированными строками; числами приходят только счётчики для
+# выбора формы множественного числа ($count, $days, $max): one (1, 21), few (2–4, 22–24),
+# many (0, 5–20, 25–30), other (дроби).
+
+## Общие части
+
+days =
+    { $days ->
+        [0] меньше дня
+        [one] { $days } день
+        [few] { $days } дня
+        [many] { $days } дней
+       *[other] { $days } дня
+    }
+arg-symbol = СИМВОЛ
+arg-price = ЦЕНА
+arg-code = КОД
+
+## /start, /help
+
+intro = Я Bert, торговый помощник для спотового рынка Binance. Я слежу за пробоями по стратегии Edge70 на дневных свечах, рассчитываю размер каждой позиции по риску и защищаю каждую стоп-ордером на бирже.
+help-header = Доступные вам команды:
+help-footer = Символ можно писать как btc, BTC или BTCUSDT.
+help-stranger = Пока вы не можете смотреть и открывать позиции. Отправьте /id и попросите владельца добавить ваш id.
+cmd-start = кто я и что вы можете сделать
+cmd-help = этот список команд
+cmd-id = ваш id и id этого чата
+cmd-enter = купить позицию, размер по правилам риска
+cmd-exit = продать всю позицию по рынку
+cmd-stop = перенести стоп позиции на новую цену
+cmd-list = открытые позиции с прибылью и стопами
+cmd-status = соединение, аварийный выключатель и режим торговли
+cmd-balance = балансы и стоимость портфеля
+cmd-performance = статистика закрытых сделок
+cmd-chart = график капитала картинкой
+cmd-pause = остановить новые входы (выходы и стопы работают)
+cmd-resume = снова разрешить новые входы
+cmd-lang = сменить язык этого чата
+cmd-alerts = какие оповещения получает этот чат
+
+## /id, доступ, /lang
+
+id-reply = Ваш id: { $user }, id этого чата: { $chat }.
+id-reply-anonymous = Это сообщение отправлено от имени группы или канала, поэтому у него нет id пользователя. Id этого чата: { $chat }.
+not-authorized = Нет доступа. Ваш id: { $user }.
+not-authorized-anonymous = Сообщения от имени группы или канала не могут получить доступ. Отправьте команду от своего аккаунта.
+viewer-refused = Это могут делать только трейдеры. У вас доступ только на чтение.
+lang-set = Язык: русский.
+lang-current = Язык: русский. Доступны: { $list }. Сменить: /lang КОД, например /lang en.
+lang-unknown = Я не знаю языка «{ $code }». Доступны: { $list }.
+
+## Ошибки команд
+
+error-not-a-command = Команды начинаются с косой черты. Список команд: /help.
+error-other-bot = Эта команда адресована другому боту.
+error-unknown = Я не знаю команды /{ $name }. Список команд: /help.
+error-missing-symbol = Какой символ? Например: /{ $command } BTC
+error-bad-symbol = «{ $input }» — это не символ. Напишите актив (BTC) или пару (BTCUSDT).
+error-missing-price = Какая цена? Например: /stop BTC 41000
+error-bad-price = «{ $input }» не подходит как цена. Напишите положительное число с точкой для дробной части, например 41000 или 0.00001234.
+error-too-many-args = Слишком много слов после /{ $command }. Формат: { $usage }
+error-too-long = Это сообщение слишком длинное для команды.
+
+## Подтверждения (кнопки)
+
+button-confirm = Подтвердить
+button-cancel = Отмена
+confirm-expired = Время на подтверждение истекло. Отправьте команду ещё раз.
+confirm-not-yours = Подтвердить может только тот, кто отправил команду.
+confirm-cancelled = Отменено. Ничего не сделано.
+
+## Отказы
+
+refusal-paused = Торговля на паузе, новых входов нет. Чтобы разрешить их, отправьте /resume.
+refusal-breaker-open = Сработал аварийный выключатель: новых ордеров не будет, пока связь с биржей не восстановится. Подробнее: /status.
+refusal-already-in-position = У вас уже есть { $base }. Сначала отправьте /exit { $base }.
+refusal-no-position = Открытой позиции по { $base } нет.
+refusal-busy = Ордер по { $base } уже выполняется. Дождитесь его завершения.
+refusal-unknown-symbol = На бирже нет пары { $pair }.
+refusal-no-price = Цены { $base } пока нет. Попробуйте чуть позже.
+refusal-max-open-positions =
+    { $max ->
+        [one] Достигнут предел: { $max } открытая позиция.
+        [few] Достигнут предел: { $max } открытые позиции.
+        [many] Достигнут предел: { $max } открытых позиций.
+       *[other] Достигнут предел открытых позиций: { $max }.
+    }
+refusal-portfolio-risk-full = Открытые позиции уже рискуют { $max } портфеля, это максимум.
+refusal-no-free-balance = Нет свободных { $asset } для покупки.
+refusal-below-minimum = Ордер стоил бы { $value }, это меньше минимума биржи { $min }.
+refusal-filters = Правила биржи не пропускают ордер: { $detail }
+refusal-no-portfolio = Стоимость портфеля пока неизвестна (биржа ещё не прислала балансы). Попробуйте чуть позже.
+
+## Предпросмотр и размещение входа
+
+entry-preview-title = Войти в { $base }?
+entry-preview-buy = Купить { $qty } { $base } по цене не выше { $limit } { $quote } (последняя цена { $reference }).
+entry-preview-value = Стоимость: до { $value } { $quote }.
+entry-preview-stop = Стоп: { $stop } { $quote }.
+entry-preview-risk = Риск: { $risk } { $quote }, { $risk_pct } портфеля ({ $portfolio } { $quote }).
+entry-preview-bound = Размер ограничен: { $bound }.
+bound-risk = риск на сделку
+bound-max-position = максимальный размер позиции
+bound-free-balance = свободный баланс
+bound-portfolio-risk = предел риска портфеля
+entry-placed = Вход размещён: покупаем { $qty } { $base } по цене не выше { $limit } { $quote }.
+entry-reason-manual = По запросу пользователя { $user }.
+entry-reason-signal = По сигналу Edge70.
+entry-fill-full = Куплено { $qty } { $base } по { $price } { $quote }. Вход исполнен: { $filled } { $base }, средняя цена { $avg }.
+entry-fill-partial = Куплено { $qty } { $base } по { $price } { $quote }. Исполнено пока { $filled } из { $ordered } { $base }, средняя цена { $avg }.
+fill-fee = Комиссия: { $fee } { $asset }.
+entry-failed = Вход в { $base } не удался, ничего не куплено.
+reason-line = Причина: { $reason }
+
+## Стопы и выходы
+
+stop-placed = Стоп для { $qty } { $base } выставлен: срабатывает на { $stop } и продаёт не дешевле { $limit } { $quote }.
+stop-refused = Биржа отклонила стоп по { $base }. Вместо этого продаём позицию по рынку.
+stop-lost = Стоп по { $base } отменён или истёк не по воле Bert. Выставляем новый.
+stop-fill = Сработал стоп: продано { $qty } { $base } по { $price } { $quote }.
+exit-preview-title = Выйти из { $base }?
+exit-preview-sell = Продать { $qty } { $base } по рынку.
+exit-preview-price = Последняя цена: { $price } { $quote }.
+exit-preview-no-price = Текущая цена неизвестна.
+exit-preview-pnl = Результат на сейчас: { $pnl } { $quote }.
+exit-placed = Продаём { $qty } { $base } по рынку.
+exit-fill = Продано { $qty } { $base } по { $price } { $quote }.
+exit-failed = Продажа { $base } по рынку не завершилась. Позицию защищает новый стоп.
+unprotected = { $base } БЕЗ ЗАЩИТЫ: не удалось выставить ни стоп, ни рыночную продажу. Срочно действуйте на бирже.
+exit-reason-manual = по запросу пользователя { $user }
+exit-reason-signal = сигнал Edge70 на выход
+exit-reason-stop-hit = сработал стоп
+exit-reason-unprotectable = не удалось выставить стоп
+position-closed = Позиция { $base } закрыта: { $pnl } { $quote } ({ $pct }) с учётом комиссий.
+position-closed-details = Куплено по { $entry }, продано по { $exit }, количество { $qty }. Комиссии { $fees } { $quote }. Удержание: { $held }.
+position-closed-reason = Почему: { $reason }.
+
+## Сигналы стратегии
+
+signal-long = EDGE70 LONG ⬆ { $base }: новый 60-дневный максимум выше { $level } (закрытие { $price }).
+signal-short = EDGE70 SHORT ⬇ { $base }: новый 22-дневный минимум ниже { $level } (закрытие { $price }).
+signal-possible = Возможный сигнал: прежний тренд неизвестен, проверьте график вручную.
+signal-candle = Дневная свеча за { $date }.
+signal-auto-long = Автоторговля включена: входим.
+signal-auto-short = Автоторговля включена: выходим из позиции, если она есть.
+signal-hint-long = Чтобы купить: /enter { $base }
+signal-hint-short = Если держите и хотите продать: /exit { $base }
+
+## /list, /status, /balance
+
+positions-none = Открытых позиций нет.
+positions-header =
+    { $count ->
+        [one] { $count } открытая позиция:
+        [few] { $count } открытые позиции:
+        [many] { $count } открытых позиций:
+       *[other] Открытых позиций: { $count }
+    }
+position-line = { $base }: { $qty } по { $entry }, сейчас { $price } ({ $pct }, { $pnl } { $quote })
+position-line-no-price = { $base }: { $qty } по { $entry }, текущей цены нет
+position-stop = стоп { $stop }, открыта { $date }
+position-no-stop = на бирже нет стопа, открыта { $date }
+status-title = Состояние
+status-trading-active = Торговля: активна, новые входы разрешены.
+status-trading-paused = Торговля: на паузе, новых входов нет.
+status-stream-up = Поток биржи: подключён.
+status-stream-down = Поток биржи: отключён.
+status-breaker-closed = Аварийный выключатель: в норме.
+status-breaker-open = Аварийный выключатель: СРАБОТАЛ ({ $reason }).
+status-counts = Открытых позиций: { $positions }. Открытых ордеров: { $orders }. Отслеживаемых символов: { $symbols }.
+status-auto-on = Автоторговля: включена, сигналы торгуют сами.
+status-auto-off = Автоторговля: выключена, сигналы только оповещают.
+balances-none = Балансов нет.
+balances-header = Балансы:
+balance-line = { $asset }: { $total } (≈ { $value } { $quote })
+balance-line-no-value = { $asset }: { $total } (цены нет)
+balances-total = Стоимость портфеля: { $value } { $quote }
+
+## Режим торговли и безопасность
+
+paused = Торговля на паузе: новых входов нет. Выходы и стопы работают. Продолжить: /resume.
+resumed = Торговля возобновлена: новые входы разрешены.
+order-outcome-unknown = Результат ордера { $id } ({ $base }) неизвестен. Спрашиваем биржу; повторно ордер отправлен не будет.
+breaker-opened = Сработал аварийный выключатель: { $reason }. Новых ордеров не будет, пока он не вернётся в норму; стопы остаются на бирже.
+breaker-closed = Аварийный выключатель в норме: торговля идёт как обычно.
+breaker-reason-stream-down = поток биржи отключён
+breaker-reason-request-failures =
+    { $count ->
+        [one] { $count } запрос к бирже подряд не удался
+        [few] { $count } запроса к бирже подряд не удались
+        [many] { $count } запросов к бирже подряд не удались
+       *[other] не удались запросы к бирже: { $count }
+    }
+breaker-reason-reconciliation = не удалась сверка с биржей
+
+## Консоль
+
+console-unavailable = Команда /{ $command } недоступна в консоли.
+console-quit-hint = Чтобы выйти, наберите quit.
