@@ -39,5 +39,11 @@ fn synthetic_generate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, edge70_on_candle, synthetic_generate);
+criterion_group! {
+    name = benches;
+    // No plots: criterion's plotters backend needs system fonts, which servers and CI images
+    // often lack (it panics with `FontUnavailable`); the numbers are printed either way.
+    config = Criterion::default().without_plots();
+    targets = edge70_on_candle, synthetic_generate
+}
 criterion_main!(benches);

@@ -96,7 +96,8 @@ fn durable(c: &mut Criterion) {
         })
         .collect();
     bare.sort();
-    let (e50, e99, b50, b99) = (percentile(&lat, 0.5), percentile(&lat, 0.99), percentile(&bare, 0.5), percentile(&bare, 0.99));
+    let (e50, e99, b50, b99) =
+        (percentile(&lat, 0.5), percentile(&lat, 0.99), percentile(&bare, 0.5), percentile(&bare, 0.99));
     println!(
         "durable engine event: {} events, p50 {:?}, p99 {:?}; bare redb commit ({} B): p50 {:?}, p99 {:?}; ratio p50 {:.2}, p99 {:.2}",
         lat.len(),

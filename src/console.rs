@@ -49,6 +49,9 @@ impl From<i64> for ConsoleUser {
 }
 
 /// What the driver should do with a line typed at the console.
+// `Engine` is much larger than the other variants, but an action is made once per typed line
+// and moved straight into the engine: boxing it would cost an allocation and buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConsoleAction {
     /// Feed this authorized `Event::Command` to the engine, then print its messages.
@@ -117,9 +120,10 @@ impl Console {
             }
             // Answered by the service from its store and the exchange; the demo prints the
             // performance summary and writes the chart at the end of its run instead.
-            cmd @ (ChatCommand::Performance | ChatCommand::Chart | ChatCommand::Alerts | ChatCommand::MoveStop { .. }) => {
-                tr(lang, "console-unavailable", &[("command", Arg::from(cmd.name()))])
-            }
+            cmd @ (ChatCommand::Performance
+            | ChatCommand::Chart
+            | ChatCommand::Alerts
+            | ChatCommand::MoveStop { .. }) => tr(lang, "console-unavailable", &[("command", Arg::from(cmd.name()))]),
         };
         ConsoleAction::Reply(mark(REPLY_MARK, &reply))
     }
@@ -318,7 +322,12 @@ mod tests {
         let mut seen = Vec::new();
         let result: Result<(), io::Error> = run_prompt(input.as_bytes(), &mut output, &mut console, |event| {
             seen.push(event);
-            Ok(vec![Outgoing { to: Audience::Chat(1), category: Category::Reply, position: None, notice: Notice::Paused }])
+            Ok(vec![Outgoing {
+                to: Audience::Chat(1),
+                category: Category::Reply,
+                position: None,
+                notice: Notice::Paused,
+            }])
         });
         assert!(result.is_ok());
         assert_eq!(seen.len(), 2, "stops at quit: {seen:?}");

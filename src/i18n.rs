@@ -158,10 +158,8 @@ struct Bundles {
     html: [Bundle; 3],
 }
 
-static BUNDLES: LazyLock<Bundles> = LazyLock::new(|| Bundles {
-    plain: Lang::ALL.map(|l| build(l, false)),
-    html: Lang::ALL.map(|l| build(l, true)),
-});
+static BUNDLES: LazyLock<Bundles> =
+    LazyLock::new(|| Bundles { plain: Lang::ALL.map(|l| build(l, false)), html: Lang::ALL.map(|l| build(l, true)) });
 
 fn html_transform(text: &str) -> Cow<'_, str> {
     escape_html(text)

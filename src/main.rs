@@ -9,11 +9,12 @@ fn main() {
     // clap prints usage errors itself and exits with code 2.
     let cli = Cli::parse();
     init_logs();
-    let result = Config::from_env(cli.config.as_deref()).map_err(AppError::from).and_then(|config| match &cli.command {
-        Commands::Demo(args) => ensure_dir(&config).and_then(|()| demo::run(&config, args)),
-        Commands::Backtest(args) => ensure_dir(&config).and_then(|()| backtest::run(&config, args)),
-        Commands::Journal(args) => journal::run(&config, args),
-    });
+    let result =
+        Config::from_env(cli.config.as_deref()).map_err(AppError::from).and_then(|config| match &cli.command {
+            Commands::Demo(args) => ensure_dir(&config).and_then(|()| demo::run(&config, args)),
+            Commands::Backtest(args) => ensure_dir(&config).and_then(|()| backtest::run(&config, args)),
+            Commands::Journal(args) => journal::run(&config, args),
+        });
     if let Err(e) = result {
         eprintln!("error: {e}");
         std::process::exit(e.exit_code());

@@ -89,7 +89,7 @@ fn effects(n: u64, tag: &str) -> Effects {
             Write::Direction { symbol: btc(), direction: Some(direction(n)) },
         ],
         messages,
-        requests: vec![Request::Place(order)],
+        requests: vec![Request::Place(Box::new(order))],
     }
 }
 

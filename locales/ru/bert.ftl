@@ -133,7 +133,7 @@ exit-reason-signal = сигнал Edge70 на выход
 exit-reason-stop-hit = сработал стоп
 exit-reason-unprotectable = не удалось выставить стоп
 position-closed = Позиция { $base } закрыта: { $pnl } { $quote } ({ $pct }) с учётом комиссий.
-position-closed-details = Куплено по { $entry }, продано по { $exit }, количество { $qty }. Комиссии { $fees } { $quote }. Удержание: { $held }.
+position-closed-details = Куплено по { $entry }, продано по { $exit }, количество { $qty }. Комиссии { $fees } { $quote }. В позиции: { $held }.
 position-closed-reason = Почему: { $reason }.
 
 ## Сигналы стратегии
@@ -187,7 +187,7 @@ breaker-closed = Аварийный выключатель в норме: тор
 breaker-reason-stream-down = поток биржи отключён
 breaker-reason-request-failures =
     { $count ->
-        [one] { $count } запрос к бирже подряд не удался
+        [one] { $count } запрос к бирже не удался
         [few] { $count } запроса к бирже подряд не удались
         [many] { $count } запросов к бирже подряд не удались
        *[other] не удались запросы к бирже: { $count }

@@ -22,7 +22,11 @@ pub struct BacktestResult {
 }
 
 /// The in-memory replay (also what the benchmark measures).
-pub fn replay(settings: Settings, series: &[MarketSeries], capital: rust_decimal::Decimal) -> Result<(Simulation<'static>, usize), AppError> {
+pub fn replay(
+    settings: Settings,
+    series: &[MarketSeries],
+    capital: rust_decimal::Decimal,
+) -> Result<(Simulation<'static>, usize), AppError> {
     let mut sim = Simulation::new(settings, "bt", series, capital, None);
     sim.discard_messages();
     let candles = sim.replay(series).map_err(|e| AppError::Failed(e.to_string()))?;
@@ -31,7 +35,9 @@ pub fn replay(settings: Settings, series: &[MarketSeries], capital: rust_decimal
 
 pub fn run(config: &Config, args: &BacktestArgs) -> Result<(), AppError> {
     let series = match &args.data {
-        Some(dir) => crate::market::csv::load_dir(dir, config.settings.quote).map_err(|e| AppError::Usage(e.to_string()))?,
+        Some(dir) => {
+            crate::market::csv::load_dir(dir, config.settings.quote).map_err(|e| AppError::Usage(e.to_string()))?
+        }
         None => SyntheticMarket::generate(args.seed, args.days as usize).series,
     };
     if series.is_empty() {
@@ -54,11 +60,13 @@ pub fn run(config: &Config, args: &BacktestArgs) -> Result<(), AppError> {
 
     let chart_path = args.chart.clone().unwrap_or_else(|| config.data_dir.join("backtest-equity.png"));
     if let Some(parent) = chart_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| AppError::Failed(format!("cannot create {}: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| AppError::Failed(format!("cannot create {}: {e}", parent.display())))?;
     }
     let png = crate::chart::equity_png("Bert backtest: Edge70", sim.equity(), &sim.marks(), 1200, 600)
         .map_err(|e| AppError::Failed(e.to_string()))?;
-    std::fs::write(&chart_path, png).map_err(|e| AppError::Failed(format!("cannot write {}: {e}", chart_path.display())))?;
+    std::fs::write(&chart_path, png)
+        .map_err(|e| AppError::Failed(format!("cannot write {}: {e}", chart_path.display())))?;
     println!("Equity chart: {}", chart_path.display());
     if let Some(path) = &args.trades_csv {
         std::fs::write(path, trades_csv(sim.closed_trades()))

@@ -66,7 +66,7 @@ pub struct BacktestArgs {
 
 #[derive(Debug, Args)]
 pub struct JournalArgs {
-    /// Print entries with a sequence number at or above SEQ.
+    /// Print only the entries after SEQ (the last sequence number already seen).
     #[arg(long, default_value_t = 0, value_name = "SEQ")]
     pub since: u64,
     /// Read the journal of the last `bert demo` run instead of the service's.

@@ -166,10 +166,10 @@ impl Config {
                 None => return Err(bad("BERT_EXCHANGE", format!("must be live, testnet, demo or paper, got '{v}'"))),
             },
         };
-        if let ExchangeMode::Binance(m) = exchange {
-            if !has_keys {
-                return Err(bad("BERT_EXCHANGE", format!("{m} mode needs BINANCE_API_KEY and BINANCE_API_SECRET")));
-            }
+        if let ExchangeMode::Binance(m) = exchange
+            && !has_keys
+        {
+            return Err(bad("BERT_EXCHANGE", format!("{m} mode needs BINANCE_API_KEY and BINANCE_API_SECRET")));
         }
         let url_mode = match exchange {
             ExchangeMode::Binance(m) => m,
@@ -183,13 +183,14 @@ impl Config {
             ("BERT_BINANCE_WS_API_URL", &ws, ["ws://", "wss://"]),
             ("BERT_BINANCE_STREAM_URL", &stream, ["ws://", "wss://"]),
         ] {
-            if let Some(v) = v {
-                if !schemes.iter().any(|s| v.starts_with(s)) {
-                    return Err(bad(name, format!("must start with {} or {}, got '{v}'", schemes[0], schemes[1])));
-                }
+            if let Some(v) = v
+                && !schemes.iter().any(|s| v.starts_with(s))
+            {
+                return Err(bad(name, format!("must start with {} or {}, got '{v}'", schemes[0], schemes[1])));
             }
         }
-        let urls = url_mode.default_urls().with_overrides(rest.as_deref(), ws.as_deref(), stream.as_deref()).normalized();
+        let urls =
+            url_mode.default_urls().with_overrides(rest.as_deref(), ws.as_deref(), stream.as_deref()).normalized();
 
         let telegram_api_url = pick("BERT_TELEGRAM_API_URL", file_cfg.telegram_api_url.clone())
             .unwrap_or_else(|| "https://api.telegram.org".to_string());
@@ -197,7 +198,8 @@ impl Config {
             return Err(bad("BERT_TELEGRAM_API_URL", format!("must be an http(s) URL, got '{telegram_api_url}'")));
         }
 
-        let data_dir = PathBuf::from(pick("BERT_DATA_DIR", file_cfg.data_dir.clone()).unwrap_or_else(|| "./data".into()));
+        let data_dir =
+            PathBuf::from(pick("BERT_DATA_DIR", file_cfg.data_dir.clone()).unwrap_or_else(|| "./data".into()));
         let ids = |var: &str, from_file: &Option<Vec<i64>>| -> Result<Vec<i64>, ConfigError> {
             match get(var) {
                 Some(v) => parse_ids(var, &v),
@@ -209,14 +211,11 @@ impl Config {
         let alert_chats = ids("BERT_ALERT_CHATS", &file_cfg.alert_chats)?;
 
         let quote_text = pick("BERT_QUOTE_ASSET", file_cfg.quote_asset.clone()).unwrap_or_else(|| "USDT".into());
-        let quote = AssetCode::new(&quote_text)
-            .map_err(|e| bad("BERT_QUOTE_ASSET", format!("{e}, got '{quote_text}'")))?;
+        let quote =
+            AssetCode::new(&quote_text).map_err(|e| bad("BERT_QUOTE_ASSET", format!("{e}, got '{quote_text}'")))?;
         let symbols = match get("BERT_SYMBOLS") {
             Some(v) => v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
-            None => file_cfg
-                .symbols
-                .clone()
-                .unwrap_or_else(|| DEFAULT_SYMBOLS.iter().map(|s| s.to_string()).collect()),
+            None => file_cfg.symbols.clone().unwrap_or_else(|| DEFAULT_SYMBOLS.iter().map(|s| s.to_string()).collect()),
         };
         let mut parsed_symbols = Vec::new();
         for s in &symbols {
@@ -263,7 +262,11 @@ impl Config {
         };
         let settings = Settings {
             quote,
-            risk_per_trade_pct: dec("BERT_RISK_PER_TRADE_PCT", &file_cfg.risk_per_trade_pct, defaults.risk_per_trade_pct)?,
+            risk_per_trade_pct: dec(
+                "BERT_RISK_PER_TRADE_PCT",
+                &file_cfg.risk_per_trade_pct,
+                defaults.risk_per_trade_pct,
+            )?,
             stop_pct: dec("BERT_STOP_PCT", &file_cfg.stop_pct, defaults.stop_pct)?,
             max_position_pct: dec("BERT_MAX_POSITION_PCT", &file_cfg.max_position_pct, defaults.max_position_pct)?,
             max_open_positions,
@@ -272,7 +275,11 @@ impl Config {
                 &file_cfg.max_portfolio_risk_pct,
                 defaults.max_portfolio_risk_pct,
             )?,
-            entry_slippage_pct: dec("BERT_ENTRY_SLIPPAGE_PCT", &file_cfg.entry_slippage_pct, defaults.entry_slippage_pct)?,
+            entry_slippage_pct: dec(
+                "BERT_ENTRY_SLIPPAGE_PCT",
+                &file_cfg.entry_slippage_pct,
+                defaults.entry_slippage_pct,
+            )?,
             auto_trade,
             ..defaults
         };
@@ -374,10 +381,10 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let setting = || format!("--config {}", path.display());
     let text = std::fs::read_to_string(path).map_err(|e| bad(&setting(), format!("cannot read the file: {e}")))?;
     // Secrets belong in the environment (fly secrets), never in a file that may be committed.
-    if let Ok(toml::Value::Table(t)) = text.parse::<toml::Value>() {
-        if let Some(k) = t.keys().find(|k| SECRET_KEYS.contains(&k.to_ascii_lowercase().as_str())) {
-            return Err(bad(&setting(), format!("'{k}' is a secret: set it in the environment, not in the file")));
-        }
+    if let Ok(t) = text.parse::<toml::Table>()
+        && let Some(k) = t.keys().find(|k| SECRET_KEYS.contains(&k.to_ascii_lowercase().as_str()))
+    {
+        return Err(bad(&setting(), format!("'{k}' is a secret: set it in the environment, not in the file")));
     }
     toml::from_str(&text).map_err(|e| {
         let msg = e.message().replace('\n', " ");
@@ -458,12 +465,24 @@ mod tests {
             (&[("BERT_STOP_PCT", "0")], "BERT_STOP_PCT: must be above 0 and at most 99, got 0"),
             (&[("BERT_MAX_OPEN_POSITIONS", "-3")], "BERT_MAX_OPEN_POSITIONS: must be a whole number, got '-3'"),
             (&[("BERT_AUTO_TRADE", "maybe")], "BERT_AUTO_TRADE: must be true or false, got 'maybe'"),
-            (&[("BERT_PERFORMANCE_EVERY", "2x")], "BERT_PERFORMANCE_EVERY: must look like 30m, 2h, 1d or off, got '2x'"),
+            (
+                &[("BERT_PERFORMANCE_EVERY", "2x")],
+                "BERT_PERFORMANCE_EVERY: must look like 30m, 2h, 1d or off, got '2x'",
+            ),
             (&[("BERT_HTTP_ADDR", "nowhere")], "BERT_HTTP_ADDR: must be an address like 0.0.0.0:8080, got 'nowhere'"),
             (&[("BERT_LOG_FORMAT", "xml")], "BERT_LOG_FORMAT: must be json or pretty, got 'xml'"),
-            (&[("BINANCE_API_KEY", "k")], "BINANCE_API_SECRET: is missing (set both BINANCE_API_KEY and BINANCE_API_SECRET, or neither)"),
-            (&[("BERT_SYMBOLS", "BTC,ET H")], "BERT_SYMBOLS: 'ET H' is not a symbol: a symbol may contain only letters and digits"),
-            (&[("BERT_BINANCE_REST_URL", "ftp://x")], "BERT_BINANCE_REST_URL: must start with http:// or https://, got 'ftp://x'"),
+            (
+                &[("BINANCE_API_KEY", "k")],
+                "BINANCE_API_SECRET: is missing (set both BINANCE_API_KEY and BINANCE_API_SECRET, or neither)",
+            ),
+            (
+                &[("BERT_SYMBOLS", "BTC,ET H")],
+                "BERT_SYMBOLS: 'ET H' is not a symbol: a symbol may contain only letters and digits",
+            ),
+            (
+                &[("BERT_BINANCE_REST_URL", "ftp://x")],
+                "BERT_BINANCE_REST_URL: must start with http:// or https://, got 'ftp://x'",
+            ),
         ];
         for (vars, want) in cases {
             let err = load(vars).expect_err(want);

@@ -36,7 +36,7 @@ pub fn run(config: &Config, args: &DemoArgs) -> Result<(), AppError> {
     }
     let store = Store::open(&db).map_err(|e| AppError::Failed(e.to_string()))?;
     let tag = store.instance_tag();
-    let mut sim = Simulation::new(settings, &tag, &market.series, args.capital, Some(&store));
+    let mut sim = Simulation::new(settings, tag, &market.series, args.capital, Some(&store));
 
     let out = std::io::stdout();
     let mut out = out.lock();
@@ -70,9 +70,11 @@ pub fn run(config: &Config, args: &DemoArgs) -> Result<(), AppError> {
     let final_value = sim.account_value();
     let _ = writeln!(out, "\n{}", summary_text(&stats, args.capital, final_value, &config.settings.quote.to_string()));
     let chart_path = config.data_dir.join("demo-equity.png");
-    let png = crate::chart::equity_png("Bert demo: Edge70 on the synthetic market", sim.equity(), &sim.marks(), 1200, 600)
-        .map_err(|e| AppError::Failed(e.to_string()))?;
-    std::fs::write(&chart_path, png).map_err(|e| AppError::Failed(format!("cannot write {}: {e}", chart_path.display())))?;
+    let png =
+        crate::chart::equity_png("Bert demo: Edge70 on the synthetic market", sim.equity(), &sim.marks(), 1200, 600)
+            .map_err(|e| AppError::Failed(e.to_string()))?;
+    std::fs::write(&chart_path, png)
+        .map_err(|e| AppError::Failed(format!("cannot write {}: {e}", chart_path.display())))?;
     let _ = writeln!(
         out,
         "Equity chart: {}\nJournal: {} (bert journal --demo)\nFinished in {:.1} s.",
@@ -82,7 +84,10 @@ pub fn run(config: &Config, args: &DemoArgs) -> Result<(), AppError> {
     );
 
     if args.interactive {
-        let _ = writeln!(out, "\nType chat commands (/list, /status, /balance, /enter ETH, /exit ETH, /help); 'quit' ends.");
+        let _ = writeln!(
+            out,
+            "\nType chat commands (/list, /status, /balance, /enter ETH, /exit ETH, /help); 'quit' ends."
+        );
         let _ = out.flush();
         let stdin = std::io::stdin();
         for line in stdin.lock().lines() {
@@ -105,7 +110,12 @@ pub fn run(config: &Config, args: &DemoArgs) -> Result<(), AppError> {
 }
 
 /// The end-of-run report shared by `demo` and `backtest`.
-pub fn summary_text(stats: &report::Stats, capital: rust_decimal::Decimal, final_value: rust_decimal::Decimal, quote: &str) -> String {
+pub fn summary_text(
+    stats: &report::Stats,
+    capital: rust_decimal::Decimal,
+    final_value: rust_decimal::Decimal,
+    quote: &str,
+) -> String {
     use crate::i18n::{fmt_money, fmt_pct};
     let change = if capital.is_zero() {
         rust_decimal::Decimal::ZERO
@@ -121,7 +131,13 @@ pub fn summary_text(stats: &report::Stats, capital: rust_decimal::Decimal, final
     s.push_str(&format!("  average trade    {} {quote}\n", fmt_money(Lang::En, stats.avg_pnl)));
     s.push_str(&format!("  fees paid        {} {quote}\n", fmt_money(Lang::En, stats.total_fees)));
     if let (Some(b), Some(w)) = (&stats.best, &stats.worst) {
-        s.push_str(&format!("  best / worst     {} {} / {} {}\n", b.symbol, fmt_money(Lang::En, b.pnl), w.symbol, fmt_money(Lang::En, w.pnl)));
+        s.push_str(&format!(
+            "  best / worst     {} {} / {} {}\n",
+            b.symbol,
+            fmt_money(Lang::En, b.pnl),
+            w.symbol,
+            fmt_money(Lang::En, w.pnl)
+        ));
     }
     s.push_str(&format!(
         "  max drawdown     {} {quote} ({})\n",

@@ -7,7 +7,8 @@ use crate::store::Store;
 use std::io::Write as _;
 
 pub fn run(config: &Config, args: &JournalArgs) -> Result<(), AppError> {
-    let path = if args.demo { super::demo::demo_db_path(&config.data_dir) } else { super::service_db_path(&config.data_dir) };
+    let path =
+        if args.demo { super::demo::demo_db_path(&config.data_dir) } else { super::service_db_path(&config.data_dir) };
     if !path.exists() {
         return Err(AppError::Failed(format!("no journal at {} yet", path.display())));
     }

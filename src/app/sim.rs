@@ -45,7 +45,13 @@ pub struct Simulation<'s> {
 
 impl<'s> Simulation<'s> {
     /// A paper account holding `capital` of the quote asset, with the series' symbols listed.
-    pub fn new(settings: Settings, tag: &str, series: &[MarketSeries], capital: Decimal, store: Option<&'s Store>) -> Self {
+    pub fn new(
+        settings: Settings,
+        tag: &str,
+        series: &[MarketSeries],
+        capital: Decimal,
+        store: Option<&'s Store>,
+    ) -> Self {
         let quote = settings.quote;
         let mut book = PaperBook::new(PaperConfig::default());
         book.deposit(quote, capital);
@@ -157,13 +163,11 @@ impl<'s> Simulation<'s> {
                 r.push((self.now, event.clone()));
             }
             let fx = self.engine.process(&event, self.now);
-            if fx.is_empty() {
+            if fx.is_empty() && !event.is_audited() {
                 continue;
             }
             if let Some(store) = self.store {
-                store
-                    .commit(self.now, &event, &fx, &|_| vec![CONSOLE_CHAT])
-                    .map_err(|e| SimError(e.to_string()))?;
+                store.commit(self.now, &event, &fx, &|_| vec![CONSOLE_CHAT]).map_err(|e| SimError(e.to_string()))?;
             }
             for w in &fx.writes {
                 if let Write::ClosedTrade(t) = w {
@@ -190,7 +194,9 @@ impl<'s> Simulation<'s> {
     fn execute(&mut self, request: Request) -> Event {
         let now = self.now;
         match request {
-            Request::Place(order) => Event::Placed { client_id: order.client_id.clone(), result: self.book.place(&order, now) },
+            Request::Place(order) => {
+                Event::Placed { client_id: order.client_id.clone(), result: self.book.place(&order, now) }
+            }
             Request::Cancel { symbol, client_id } => {
                 let result = self.book.cancel(symbol, &client_id, now);
                 Event::Canceled { client_id, result }

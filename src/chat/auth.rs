@@ -99,10 +99,7 @@ pub fn access(command: &ChatCommand) -> Access {
 
 /// Whether `role` may use commands open to `access`.
 pub fn allows(role: Role, access: Access) -> bool {
-    matches!(
-        (role, access),
-        (_, Access::Anyone) | (Role::Trader, _) | (Role::Viewer, Access::Read)
-    )
+    matches!((role, access), (_, Access::Anyone) | (Role::Trader, _) | (Role::Viewer, Access::Read))
 }
 
 /// Decides whether `role` may run `command`.

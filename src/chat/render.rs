@@ -10,9 +10,9 @@
 //! Icons are language-neutral and prefixed here, not in the locale files.
 
 use super::auth::{Access, Role, Verdict, allows};
-use super::parse::ParseError;
 pub use super::format::Mode;
 use super::format::{escape_html, sanitize};
+use super::parse::ParseError;
 pub use super::split::{TELEGRAM_LIMIT, split_message};
 use crate::domain::{EntryReason, ExitReason, Symbol};
 use crate::engine::{BalanceLine, BreakerReason, EntryPlan, Notice, PositionView, Refusal, SizeBound, StatusView};
@@ -246,7 +246,12 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
             c.reason_line(&mut lines, reason);
         }
         Notice::StopFill { symbol, qty, price } => {
-            let args = [("qty", c.qty(*qty)), ("base", c.base(symbol)), ("price", c.price(*price)), ("quote", c.quote(symbol))];
+            let args = [
+                ("qty", c.qty(*qty)),
+                ("base", c.base(symbol)),
+                ("price", c.price(*price)),
+                ("quote", c.quote(symbol)),
+            ];
             lines.push(with_icon("🔻", c.t("stop-fill", &args)));
         }
         Notice::ExitPlaced { symbol, qty, reason } => {
@@ -254,7 +259,12 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
             lines.push(c.t("position-closed-reason", &[("reason", Arg::from(exit_reason(&c, reason)))]));
         }
         Notice::ExitFill { symbol, qty, price } => {
-            let args = [("qty", c.qty(*qty)), ("base", c.base(symbol)), ("price", c.price(*price)), ("quote", c.quote(symbol))];
+            let args = [
+                ("qty", c.qty(*qty)),
+                ("base", c.base(symbol)),
+                ("price", c.price(*price)),
+                ("quote", c.quote(symbol)),
+            ];
             lines.push(with_icon("✅", c.t("exit-fill", &args)));
         }
         Notice::ExitFailed { symbol, reason } => {
@@ -266,7 +276,8 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
             c.reason_line(&mut lines, reason);
         }
         Notice::PositionClosed { symbol, reason, qty, avg_entry, avg_exit, pnl, pnl_pct, fees, days } => {
-            let args = [("base", c.base(symbol)), ("pnl", c.pnl(*pnl)), ("quote", c.quote(symbol)), ("pct", c.pct(*pnl_pct))];
+            let args =
+                [("base", c.base(symbol)), ("pnl", c.pnl(*pnl)), ("quote", c.quote(symbol)), ("pct", c.pct(*pnl_pct))];
             lines.push(with_icon("🏁", c.t("position-closed", &args)));
             let held = c.t("days", &[("days", Arg::Int(*days))]);
             let args = [
@@ -379,7 +390,9 @@ fn exit_reason(c: &Ctx, reason: &ExitReason) -> String {
 fn breaker_reason(c: &Ctx, reason: &BreakerReason) -> String {
     match reason {
         BreakerReason::StreamDown => c.t("breaker-reason-stream-down", &[]),
-        BreakerReason::RequestFailures { count } => c.t("breaker-reason-request-failures", &[("count", Arg::from(*count))]),
+        BreakerReason::RequestFailures { count } => {
+            c.t("breaker-reason-request-failures", &[("count", Arg::from(*count))])
+        }
         BreakerReason::Reconciliation => c.t("breaker-reason-reconciliation", &[]),
     }
 }
@@ -427,8 +440,11 @@ fn status(c: &Ctx, v: &StatusView, lines: &mut Vec<String>) {
         None => c.t("status-breaker-closed", &[]),
         Some(reason) => c.t("status-breaker-open", &[("reason", Arg::from(breaker_reason(c, reason)))]),
     });
-    let args =
-        [("positions", Arg::from(v.open_positions)), ("orders", Arg::from(v.open_orders)), ("symbols", Arg::from(v.symbols))];
+    let args = [
+        ("positions", Arg::from(v.open_positions)),
+        ("orders", Arg::from(v.open_orders)),
+        ("symbols", Arg::from(v.symbols)),
+    ];
     lines.push(c.t("status-counts", &args));
     lines.push(c.t(if v.auto_trade { "status-auto-on" } else { "status-auto-off" }, &[]));
 }
@@ -442,7 +458,12 @@ fn balance_lines(c: &Ctx, balances: &[BalanceLine], portfolio: Decimal, quote: &
             lines.push(match b.value {
                 Some(value) => c.t(
                     "balance-line",
-                    &[("asset", c.text(&b.asset)), ("total", c.qty(b.total)), ("value", c.money(value)), ("quote", c.text(quote))],
+                    &[
+                        ("asset", c.text(&b.asset)),
+                        ("total", c.qty(b.total)),
+                        ("value", c.money(value)),
+                        ("quote", c.text(quote)),
+                    ],
                 ),
                 None => c.t("balance-line-no-value", &[("asset", c.text(&b.asset)), ("total", c.qty(b.total))]),
             });
@@ -552,7 +573,13 @@ pub fn viewer_refused(lang: Lang, mode: Mode) -> String {
 
 /// What to answer for a refused authorization, if anything: viewers are told why; strangers
 /// get their id in a private chat and silence in a group. `None` for [`Verdict::Allow`].
-pub fn verdict_reply(verdict: Verdict, user: Option<i64>, private_chat: bool, lang: Lang, mode: Mode) -> Option<String> {
+pub fn verdict_reply(
+    verdict: Verdict,
+    user: Option<i64>,
+    private_chat: bool,
+    lang: Lang,
+    mode: Mode,
+) -> Option<String> {
     match verdict {
         Verdict::Allow => None,
         Verdict::RefuseViewer => Some(viewer_refused(lang, mode)),

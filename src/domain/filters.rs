@@ -137,10 +137,10 @@ impl SymbolFilters {
         if notional < self.min_notional {
             return Err(FilterError::NotionalBelowMin { notional, min: self.min_notional });
         }
-        if let Some(max) = self.max_notional.filter(|m| *m > Decimal::ZERO) {
-            if notional > max {
-                return Err(FilterError::NotionalAboveMax { notional, max });
-            }
+        if let Some(max) = self.max_notional.filter(|m| *m > Decimal::ZERO)
+            && notional > max
+        {
+            return Err(FilterError::NotionalAboveMax { notional, max });
         }
         Ok(())
     }
@@ -235,7 +235,10 @@ mod tests {
         let mut capped = btc();
         capped.max_notional = Some(dec!(1000));
         assert!(matches!(capped.check_limit(dec!(50000), dec!(1)), Err(FilterError::NotionalAboveMax { .. })));
-        assert!(matches!(f.check_stop(dec!(50000.001), dec!(40000), dec!(0.001)), Err(FilterError::PriceOffTick { .. })));
+        assert!(matches!(
+            f.check_stop(dec!(50000.001), dec!(40000), dec!(0.001)),
+            Err(FilterError::PriceOffTick { .. })
+        ));
     }
 
     #[test]

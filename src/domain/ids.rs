@@ -45,9 +45,8 @@ impl ClientOrderId {
     /// Accepts an id from the wire (it may be a foreign order's). Returns `None` for ids that
     /// break Binance's rule, which Bert never produces.
     pub fn parse(s: &str) -> Option<Self> {
-        let ok = !s.is_empty()
-            && s.len() <= 36
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok =
+            !s.is_empty() && s.len() <= 36 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         ok.then(|| ClientOrderId(s.to_string()))
     }
 

@@ -21,7 +21,6 @@ pub use position::{ClosedTrade, EntryReason, ExitReason, Position, PositionStatu
 pub use symbol::{AssetCode, Symbol, SymbolError};
 pub use time::Timestamp;
 
-
 /// Money and quantities are exact decimals everywhere.
 pub use rust_decimal::Decimal;
 

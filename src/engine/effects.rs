@@ -10,12 +10,22 @@ use serde::{Deserialize, Serialize};
 /// A request to the exchange. Its answer comes back as an event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
-    Place(Order),
-    Cancel { symbol: Symbol, client_id: ClientOrderId },
-    Query { symbol: Symbol, client_id: ClientOrderId },
+    Place(Box<Order>),
+    Cancel {
+        symbol: Symbol,
+        client_id: ClientOrderId,
+    },
+    Query {
+        symbol: Symbol,
+        client_id: ClientOrderId,
+    },
     /// Fetch the trades of an order whose reported executed quantity is ahead of the fills
     /// applied (a report was missed).
-    Trades { symbol: Symbol, client_id: ClientOrderId, order_id: u64 },
+    Trades {
+        symbol: Symbol,
+        client_id: ClientOrderId,
+        order_id: u64,
+    },
 }
 
 /// The engine's persistent flags.
@@ -84,7 +94,13 @@ impl Effects {
         self.messages.push(Outgoing { to: Audience::Chat(chat), category: Category::Reply, position: None, notice });
     }
 
-    pub(crate) fn alert(&mut self, category: Category, position: Option<PositionId>, also: Option<i64>, notice: Notice) {
+    pub(crate) fn alert(
+        &mut self,
+        category: Category,
+        position: Option<PositionId>,
+        also: Option<i64>,
+        notice: Notice,
+    ) {
         self.messages.push(Outgoing { to: Audience::Alerts { also }, category, position, notice });
     }
 }

@@ -39,7 +39,12 @@ impl Command {
     pub fn is_trade(&self) -> bool {
         matches!(
             self,
-            Command::Enter(_) | Command::Exit(_) | Command::PreviewEnter(_) | Command::PreviewExit(_) | Command::Pause | Command::Resume
+            Command::Enter(_)
+                | Command::Exit(_)
+                | Command::PreviewEnter(_)
+                | Command::PreviewExit(_)
+                | Command::Pause
+                | Command::Resume
         )
     }
 }
@@ -76,6 +81,16 @@ pub enum Event {
 }
 
 impl Event {
+    /// Events journaled even when they change nothing: what people asked and what the exchange
+    /// answered are the audit trail. Market data and timers are journaled only when they cause
+    /// something.
+    pub fn is_audited(&self) -> bool {
+        !matches!(
+            self,
+            Event::Candle { .. } | Event::Price { .. } | Event::Tick | Event::Filters(_) | Event::Balances(_)
+        ) && !matches!(self, Event::Exchange(ExchangeEvent::Balances(_)))
+    }
+
     /// A short name for logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -314,7 +314,7 @@ impl Engine {
                 }
             })
             .collect();
-        views.sort_by(|a, b| b.pnl_pct.cmp(&a.pnl_pct));
+        views.sort_by_key(|v| std::cmp::Reverse(v.pnl_pct));
         views
     }
 
@@ -455,7 +455,7 @@ impl Engine {
     /// Records the intent and asks for the request in the same effects.
     fn submit(&mut self, order: Order, fx: &mut Effects) {
         fx.writes.push(Write::Order(order.clone()));
-        fx.requests.push(Request::Place(order.clone()));
+        fx.requests.push(Request::Place(Box::new(order.clone())));
         self.orders.insert(order.client_id.clone(), order);
     }
 
@@ -511,10 +511,12 @@ impl Engine {
         let Some(pos) = self.positions.get(&id) else { return };
         let role = if pos.exit_reason == Some(ExitReason::Unprotectable) { OrderRole::Dump } else { OrderRole::Exit };
         let Some(filters) = self.filters.get(&pos.symbol) else {
-            fx.alert(Category::Warnings, Some(id), pos.origin_chat, Notice::Unprotected {
-                symbol: pos.symbol,
-                reason: Some("no exchange filters for the symbol".into()),
-            });
+            fx.alert(
+                Category::Warnings,
+                Some(id),
+                pos.origin_chat,
+                Notice::Unprotected { symbol: pos.symbol, reason: Some("no exchange filters for the symbol".into()) },
+            );
             return;
         };
         let qty = filters.floor_market_qty(pos.qty);
@@ -549,10 +551,12 @@ impl Engine {
     fn protect(&mut self, id: PositionId, now: Timestamp, fx: &mut Effects) {
         let Some(pos) = self.positions.get(&id) else { return };
         let Some(filters) = self.filters.get(&pos.symbol) else {
-            fx.alert(Category::Warnings, Some(id), pos.origin_chat, Notice::Unprotected {
-                symbol: pos.symbol,
-                reason: Some("no exchange filters for the symbol".into()),
-            });
+            fx.alert(
+                Category::Warnings,
+                Some(id),
+                pos.origin_chat,
+                Notice::Unprotected { symbol: pos.symbol, reason: Some("no exchange filters for the symbol".into()) },
+            );
             return;
         };
         let Some(avg) = pos.avg_entry() else { return };
@@ -573,13 +577,15 @@ impl Engine {
             return;
         }
         let attempt = pos.stop_attempts + 1;
-        let order = self.new_order(pos, OrderRole::Stop, attempt, OrderKind::StopLossLimit, Side::Sell, qty, now, |o| {
-            o.price = Some(limit);
-            o.stop_price = Some(trigger);
-        });
+        let order =
+            self.new_order(pos, OrderRole::Stop, attempt, OrderKind::StopLossLimit, Side::Sell, qty, now, |o| {
+                o.price = Some(limit);
+                o.stop_price = Some(trigger);
+            });
         if let Some(pos) = self.positions.get_mut(&id) {
             pos.stop_attempts = attempt;
-            pos.stop = Some(StopInfo { client_id: order.client_id.clone(), stop_price: trigger, limit_price: limit, qty });
+            pos.stop =
+                Some(StopInfo { client_id: order.client_id.clone(), stop_price: trigger, limit_price: limit, qty });
             pos.protect_retry_at = None;
             fx.writes.push(Write::Position(pos.clone()));
         }
@@ -662,7 +668,8 @@ impl Engine {
         let fee_q = self.fee_in_quote(symbol, fill);
         let Some(order) = self.orders.get_mut(cid) else { return };
         order.applied_qty += fill.qty;
-        let (role, side, pid, filled, ordered) = (order.role, order.side, order.position, order.applied_qty, order.quantity);
+        let (role, side, pid, filled, ordered) =
+            (order.role, order.side, order.position, order.applied_qty, order.quantity);
         fx.writes.push(Write::Order(order.clone()));
         let Some(pos) = self.positions.get_mut(&pid) else { return };
         pos.apply_fill(side, fill, fee_q);
@@ -792,17 +799,22 @@ impl Engine {
         pos.stop = None;
         fx.writes.push(Write::Position(pos.clone()));
         let trade = pos.to_closed_trade(now);
-        fx.alert(Category::Fills, Some(id), pos.origin_chat, Notice::PositionClosed {
-            symbol: trade.symbol,
-            reason: trade.exit_reason,
-            qty: trade.qty,
-            avg_entry: trade.avg_entry,
-            avg_exit: trade.avg_exit,
-            pnl: trade.pnl,
-            pnl_pct: trade.pnl_pct,
-            fees: trade.fees,
-            days: trade.days_held(),
-        });
+        fx.alert(
+            Category::Fills,
+            Some(id),
+            pos.origin_chat,
+            Notice::PositionClosed {
+                symbol: trade.symbol,
+                reason: trade.exit_reason,
+                qty: trade.qty,
+                avg_entry: trade.avg_entry,
+                avg_exit: trade.avg_exit,
+                pnl: trade.pnl,
+                pnl_pct: trade.pnl_pct,
+                fees: trade.fees,
+                days: trade.days_held(),
+            },
+        );
         fx.writes.push(Write::ClosedTrade(trade));
         self.forget_position(id);
     }
@@ -810,18 +822,18 @@ impl Engine {
     /// Drops a finished position and its (terminal) orders from memory; the store keeps them.
     /// Orders still open on the exchange are kept so their reports are still understood.
     fn forget_position(&mut self, id: PositionId) {
-        if let Some(pos) = self.positions.remove(&id) {
-            if self.by_symbol.get(&pos.symbol) == Some(&id) {
-                self.by_symbol.remove(&pos.symbol);
-            }
+        if let Some(pos) = self.positions.remove(&id)
+            && self.by_symbol.get(&pos.symbol) == Some(&id)
+        {
+            self.by_symbol.remove(&pos.symbol);
         }
         let gone: Vec<ClientOrderId> =
             self.orders.values().filter(|o| o.position == id && !o.is_open()).map(|o| o.client_id.clone()).collect();
         for cid in gone {
-            if let Some(o) = self.orders.remove(&cid) {
-                if let Some(x) = o.exchange_id {
-                    self.by_exchange_id.remove(&(o.symbol, x));
-                }
+            if let Some(o) = self.orders.remove(&cid)
+                && let Some(x) = o.exchange_id
+            {
+                self.by_exchange_id.remove(&(o.symbol, x));
             }
         }
     }
@@ -936,10 +948,12 @@ impl Engine {
                 self.failures = 0;
                 self.on_report(report, now, fx);
                 // A cancel that was waiting for the order to show up can go now.
-                if let Some(o) = self.orders.get(cid) {
-                    if o.cancel_requested && o.is_open() && o.status != OrderStatus::PendingNew {
-                        fx.requests.push(Request::Cancel { symbol: o.symbol, client_id: cid.clone() });
-                    }
+                if let Some(o) = self.orders.get(cid)
+                    && o.cancel_requested
+                    && o.is_open()
+                    && o.status != OrderStatus::PendingNew
+                {
+                    fx.requests.push(Request::Cancel { symbol: o.symbol, client_id: cid.clone() });
                 }
             }
             Err(ExchangeError::NotFound) => {
@@ -961,7 +975,7 @@ impl Engine {
                     order.unknown_since = None;
                     order.retry_at = Some(now.plus_millis(retry));
                     fx.writes.push(Write::Order(order.clone()));
-                    fx.requests.push(Request::Place(order.clone()));
+                    fx.requests.push(Request::Place(Box::new(order.clone())));
                 }
             }
             Err(e) => {
@@ -974,7 +988,13 @@ impl Engine {
         }
     }
 
-    fn on_trades(&mut self, cid: &ClientOrderId, result: &Result<Vec<Trade>, ExchangeError>, now: Timestamp, fx: &mut Effects) {
+    fn on_trades(
+        &mut self,
+        cid: &ClientOrderId,
+        result: &Result<Vec<Trade>, ExchangeError>,
+        now: Timestamp,
+        fx: &mut Effects,
+    ) {
         match result {
             Ok(trades) => {
                 let Some(order) = self.orders.get(cid) else { return };
@@ -1006,15 +1026,20 @@ impl Engine {
 
     fn on_signal(&mut self, symbol: Symbol, signal: &Edge70Signal, now: Timestamp, fx: &mut Effects) {
         let auto = self.settings.auto_trade && signal.kind == SignalKind::Flip;
-        fx.alert(Category::Signals, None, None, Notice::Signal {
-            symbol,
-            direction: signal.direction,
-            kind: signal.kind,
-            level: signal.level,
-            price: signal.price,
-            candle_close: signal.candle_close,
-            auto_trade: auto,
-        });
+        fx.alert(
+            Category::Signals,
+            None,
+            None,
+            Notice::Signal {
+                symbol,
+                direction: signal.direction,
+                kind: signal.kind,
+                level: signal.level,
+                price: signal.price,
+                candle_close: signal.candle_close,
+                auto_trade: auto,
+            },
+        );
         if !auto {
             return;
         }
@@ -1060,7 +1085,12 @@ impl Engine {
             if self.meta.breaker.is_none() {
                 self.meta.breaker = Some(BreakerReason::Reconciliation);
                 fx.writes.push(Write::Meta(self.meta.clone()));
-                fx.alert(Category::Warnings, None, None, Notice::BreakerOpened { reason: BreakerReason::Reconciliation });
+                fx.alert(
+                    Category::Warnings,
+                    None,
+                    None,
+                    Notice::BreakerOpened { reason: BreakerReason::Reconciliation },
+                );
             }
             return;
         }
@@ -1089,7 +1119,7 @@ impl Engine {
                     Request::Query { symbol: order.symbol, client_id: cid.clone() }
                 } else {
                     // Provably never sent: same intent, same id.
-                    Request::Place(order.clone())
+                    Request::Place(Box::new(order.clone()))
                 }
             } else if order.is_open() && order.cancel_requested {
                 Request::Cancel { symbol: order.symbol, client_id: cid.clone() }
@@ -1123,7 +1153,8 @@ impl Engine {
     /// that were final but not acted on are acted on, and open positions without a working
     /// stop get one.
     fn on_started(&mut self, now: Timestamp, fx: &mut Effects) {
-        let open: Vec<ClientOrderId> = self.orders.values().filter(|o| o.is_open()).map(|o| o.client_id.clone()).collect();
+        let open: Vec<ClientOrderId> =
+            self.orders.values().filter(|o| o.is_open()).map(|o| o.client_id.clone()).collect();
         for cid in open {
             let Some(order) = self.orders.get_mut(&cid) else { continue };
             if order.status == OrderStatus::PendingNew && order.unknown_since.is_none() {

@@ -11,18 +11,39 @@ use serde::{Deserialize, Serialize};
 pub enum Refusal {
     Paused,
     BreakerOpen,
-    AlreadyInPosition { symbol: Symbol },
-    NoPosition { symbol: Symbol },
+    AlreadyInPosition {
+        symbol: Symbol,
+    },
+    NoPosition {
+        symbol: Symbol,
+    },
     /// An entry or exit is already in flight for the symbol.
-    Busy { symbol: Symbol },
-    UnknownSymbol { symbol: Symbol },
-    NoPrice { symbol: Symbol },
-    MaxOpenPositions { max: u32 },
-    PortfolioRiskFull { max_pct: Decimal },
-    NoFreeBalance { asset: String },
-    BelowMinimum { value: Decimal, min: Decimal },
+    Busy {
+        symbol: Symbol,
+    },
+    UnknownSymbol {
+        symbol: Symbol,
+    },
+    NoPrice {
+        symbol: Symbol,
+    },
+    MaxOpenPositions {
+        max: u32,
+    },
+    PortfolioRiskFull {
+        max_pct: Decimal,
+    },
+    NoFreeBalance {
+        asset: String,
+    },
+    BelowMinimum {
+        value: Decimal,
+        min: Decimal,
+    },
     /// The exchange's filters refuse the order (their own words).
-    Filters { detail: String },
+    Filters {
+        detail: String,
+    },
     NoPortfolio,
 }
 
@@ -89,27 +110,80 @@ pub struct BalanceLine {
 pub enum Notice {
     Refused(Refusal),
     EntryPreview(EntryPlan),
-    ExitPreview { symbol: Symbol, qty: Decimal, price: Option<Decimal>, pnl: Option<Decimal> },
+    ExitPreview {
+        symbol: Symbol,
+        qty: Decimal,
+        price: Option<Decimal>,
+        pnl: Option<Decimal>,
+    },
     Positions(Vec<PositionView>),
     Status(StatusView),
-    Balances { lines: Vec<BalanceLine>, portfolio: Decimal, quote: String },
+    Balances {
+        lines: Vec<BalanceLine>,
+        portfolio: Decimal,
+        quote: String,
+    },
     Paused,
     Resumed,
-    EntryPlaced { plan: EntryPlan, reason: EntryReason },
-    EntryFill { symbol: Symbol, qty: Decimal, price: Decimal, avg_price: Decimal, filled: Decimal, ordered: Decimal, fee: Decimal, fee_asset: String },
-    EntryFailed { symbol: Symbol, reason: Option<String> },
-    StopPlaced { symbol: Symbol, qty: Decimal, stop_price: Decimal, limit_price: Decimal },
+    EntryPlaced {
+        plan: EntryPlan,
+        reason: EntryReason,
+    },
+    EntryFill {
+        symbol: Symbol,
+        qty: Decimal,
+        price: Decimal,
+        avg_price: Decimal,
+        filled: Decimal,
+        ordered: Decimal,
+        fee: Decimal,
+        fee_asset: String,
+    },
+    EntryFailed {
+        symbol: Symbol,
+        reason: Option<String>,
+    },
+    StopPlaced {
+        symbol: Symbol,
+        qty: Decimal,
+        stop_price: Decimal,
+        limit_price: Decimal,
+    },
     /// The exchange refused the stop: the position is being sold at market instead.
-    StopRefused { symbol: Symbol, reason: Option<String> },
+    StopRefused {
+        symbol: Symbol,
+        reason: Option<String>,
+    },
     /// The stop was cancelled or expired outside Bert; a new one is being placed.
-    StopLost { symbol: Symbol, reason: Option<String> },
-    StopFill { symbol: Symbol, qty: Decimal, price: Decimal },
-    ExitPlaced { symbol: Symbol, qty: Decimal, reason: ExitReason },
-    ExitFill { symbol: Symbol, qty: Decimal, price: Decimal },
+    StopLost {
+        symbol: Symbol,
+        reason: Option<String>,
+    },
+    StopFill {
+        symbol: Symbol,
+        qty: Decimal,
+        price: Decimal,
+    },
+    ExitPlaced {
+        symbol: Symbol,
+        qty: Decimal,
+        reason: ExitReason,
+    },
+    ExitFill {
+        symbol: Symbol,
+        qty: Decimal,
+        price: Decimal,
+    },
     /// A market sell did not complete; the position is protected by a new stop.
-    ExitFailed { symbol: Symbol, reason: Option<String> },
+    ExitFailed {
+        symbol: Symbol,
+        reason: Option<String>,
+    },
     /// Neither a stop nor a market sell could be placed: act now.
-    Unprotected { symbol: Symbol, reason: Option<String> },
+    Unprotected {
+        symbol: Symbol,
+        reason: Option<String>,
+    },
     PositionClosed {
         symbol: Symbol,
         reason: Option<ExitReason>,
@@ -121,9 +195,22 @@ pub enum Notice {
         fees: Decimal,
         days: i64,
     },
-    Signal { symbol: Symbol, direction: Direction, kind: SignalKind, level: Decimal, price: Decimal, candle_close: Timestamp, auto_trade: bool },
+    Signal {
+        symbol: Symbol,
+        direction: Direction,
+        kind: SignalKind,
+        level: Decimal,
+        price: Decimal,
+        candle_close: Timestamp,
+        auto_trade: bool,
+    },
     /// An order's outcome is unknown; Bert is asking the exchange (never re-sending).
-    OrderOutcomeUnknown { symbol: Symbol, client_id: String },
-    BreakerOpened { reason: super::BreakerReason },
+    OrderOutcomeUnknown {
+        symbol: Symbol,
+        client_id: String,
+    },
+    BreakerOpened {
+        reason: super::BreakerReason,
+    },
     BreakerClosed,
 }

@@ -22,12 +22,8 @@ fn t(ms: i64) -> Timestamp {
 /// An engine with 10 000 USDT, BTC at 100, 1% risk and a 10% stop: an entry is worth
 /// 10 000 × 1% / 10% = 1000 → 9.95 BTC at the 100.5 limit (0.5% slippage).
 fn engine() -> Engine {
-    let settings = Settings {
-        risk_per_trade_pct: dec!(1),
-        stop_pct: dec!(10),
-        max_position_pct: dec!(20),
-        ..Settings::default()
-    };
+    let settings =
+        Settings { risk_per_trade_pct: dec!(1), stop_pct: dec!(10), max_position_pct: dec!(20), ..Settings::default() };
     let mut e = Engine::new(settings, "T");
     let filters = SymbolFilters::typical(dec!(0.01), dec!(0.01), dec!(5));
     e.process(&Event::Filters(vec![(btc(), filters)]), t(0));
@@ -44,7 +40,7 @@ fn placed(fx: &Effects) -> Vec<Order> {
     fx.requests
         .iter()
         .filter_map(|r| match r {
-            Request::Place(o) => Some(o.clone()),
+            Request::Place(o) => Some((**o).clone()),
             _ => None,
         })
         .collect()
@@ -88,7 +84,8 @@ fn enter(e: &mut Engine) -> Order {
 fn enter_filled(e: &mut Engine) -> Order {
     let entry = enter(e);
     e.process(&report(&entry, OrderStatus::New, dec!(0), None), t(2));
-    let fx = e.process(&report(&entry, OrderStatus::Filled, entry.quantity, Some((1, entry.quantity, dec!(100)))), t(3));
+    let fx =
+        e.process(&report(&entry, OrderStatus::Filled, entry.quantity, Some((1, entry.quantity, dec!(100)))), t(3));
     let stops = placed(&fx);
     assert_eq!(stops.len(), 1);
     stops[0].clone()
@@ -106,7 +103,11 @@ fn entry_is_sized_written_before_sent_and_alerted() {
     assert_eq!(o.quantity, dec!(9.95)); // 1000 / 100.5 = 9.950… → 9.95
     assert_eq!(o.status, OrderStatus::PendingNew);
     // Intent before action: the same effects carry the PendingNew row.
-    assert!(fx.writes.iter().any(|w| matches!(w, Write::Order(w) if w.client_id == o.client_id && w.status == OrderStatus::PendingNew)));
+    assert!(
+        fx.writes
+            .iter()
+            .any(|w| matches!(w, Write::Order(w) if w.client_id == o.client_id && w.status == OrderStatus::PendingNew))
+    );
     assert!(matches!(notices(&fx)[0], Notice::EntryPlaced { .. }));
     assert_eq!(e.position(btc()).map(|p| p.status), Some(PositionStatus::Opening));
 }
@@ -213,7 +214,10 @@ fn exit_cancels_the_stop_then_sells_and_closes_with_pnl() {
     let sells = placed(&fx);
     assert_eq!(sells.len(), 1);
     let sell = &sells[0];
-    assert_eq!((sell.kind, sell.side, sell.role, sell.quantity), (OrderKind::Market, Side::Sell, OrderRole::Exit, dec!(9.95)));
+    assert_eq!(
+        (sell.kind, sell.side, sell.role, sell.quantity),
+        (OrderKind::Market, Side::Sell, OrderRole::Exit, dec!(9.95))
+    );
     let fx = e.process(&report(sell, OrderStatus::Filled, dec!(9.95), Some((5, dec!(9.95), dec!(110)))), t(8));
     let closed = notices(&fx)
         .into_iter()
@@ -234,12 +238,14 @@ fn exit_when_the_stop_already_filled_is_a_close_not_an_error() {
     e.process(&report(&stop, OrderStatus::New, dec!(0), None), t(4));
     cmd(&mut e, Command::Exit(btc()), t(5));
     // -2011: the stop is gone. Bert asks what happened to it.
-    let fx = e.process(&Event::Canceled { client_id: stop.client_id.clone(), result: Err(ExchangeError::NotFound) }, t(6));
+    let fx =
+        e.process(&Event::Canceled { client_id: stop.client_id.clone(), result: Err(ExchangeError::NotFound) }, t(6));
     assert_eq!(fx.requests, vec![Request::Query { symbol: btc(), client_id: stop.client_id.clone() }]);
     // It filled (and the trade report came on the stream).
     e.process(&report(&stop, OrderStatus::Filled, dec!(9.95), Some((7, dec!(9.95), dec!(90.1)))), t(7));
     assert!(e.position(btc()).is_none());
-    let fx = e.process(&Event::Queried { client_id: stop.client_id.clone(), result: Err(ExchangeError::NotFound) }, t(8));
+    let fx =
+        e.process(&Event::Queried { client_id: stop.client_id.clone(), result: Err(ExchangeError::NotFound) }, t(8));
     assert!(placed(&fx).is_empty(), "no market sell after the stop sold everything");
 }
 
@@ -273,7 +279,11 @@ fn refused_stop_means_market_sell() {
     assert_eq!(sells.len(), 1);
     assert_eq!((sells[0].role, sells[0].kind), (OrderRole::Dump, OrderKind::Market));
     let fx = e.process(&report(&sells[0], OrderStatus::Filled, dec!(9.95), Some((4, dec!(9.95), dec!(99)))), t(5));
-    assert!(notices(&fx).iter().any(|n| matches!(n, Notice::PositionClosed { reason: Some(ExitReason::Unprotectable), .. })));
+    assert!(
+        notices(&fx)
+            .iter()
+            .any(|n| matches!(n, Notice::PositionClosed { reason: Some(ExitReason::Unprotectable), .. }))
+    );
 }
 
 #[test]
@@ -306,12 +316,16 @@ fn unknown_outcome_is_queried_never_resent() {
     let mut e = engine();
     let entry = enter(&mut e);
     let fx = e.process(
-        &Event::Placed { client_id: entry.client_id.clone(), result: Err(ExchangeError::Unknown { reason: "timeout".into() }) },
+        &Event::Placed {
+            client_id: entry.client_id.clone(),
+            result: Err(ExchangeError::Unknown { reason: "timeout".into() }),
+        },
         t(2),
     );
     assert_eq!(fx.requests, vec![Request::Query { symbol: btc(), client_id: entry.client_id.clone() }]);
     // Not visible yet, within the grace period: ask again later, still no re-send.
-    let fx = e.process(&Event::Queried { client_id: entry.client_id.clone(), result: Err(ExchangeError::NotFound) }, t(3));
+    let fx =
+        e.process(&Event::Queried { client_id: entry.client_id.clone(), result: Err(ExchangeError::NotFound) }, t(3));
     assert!(placed(&fx).is_empty());
     let fx = e.process(&Event::Tick, t(3 + 5_000));
     assert_eq!(fx.requests, vec![Request::Query { symbol: btc(), client_id: entry.client_id.clone() }]);
@@ -335,15 +349,33 @@ fn report_of(e: Event) -> OrderReport {
 fn entry_not_found_after_grace_fails_but_a_stop_is_sent_again_with_the_same_id() {
     let mut e = engine();
     let entry = enter(&mut e);
-    e.process(&Event::Placed { client_id: entry.client_id.clone(), result: Err(ExchangeError::Unknown { reason: "5xx".into() }) }, t(2));
-    let fx = e.process(&Event::Queried { client_id: entry.client_id.clone(), result: Err(ExchangeError::NotFound) }, t(120_000));
+    e.process(
+        &Event::Placed {
+            client_id: entry.client_id.clone(),
+            result: Err(ExchangeError::Unknown { reason: "5xx".into() }),
+        },
+        t(2),
+    );
+    let fx = e.process(
+        &Event::Queried { client_id: entry.client_id.clone(), result: Err(ExchangeError::NotFound) },
+        t(120_000),
+    );
     assert!(notices(&fx).iter().any(|n| matches!(n, Notice::EntryFailed { .. })));
     assert!(placed(&fx).is_empty());
 
     let mut e = engine();
     let stop = enter_filled(&mut e);
-    e.process(&Event::Placed { client_id: stop.client_id.clone(), result: Err(ExchangeError::Unknown { reason: "-1007".into() }) }, t(4));
-    let fx = e.process(&Event::Queried { client_id: stop.client_id.clone(), result: Err(ExchangeError::NotFound) }, t(120_000));
+    e.process(
+        &Event::Placed {
+            client_id: stop.client_id.clone(),
+            result: Err(ExchangeError::Unknown { reason: "-1007".into() }),
+        },
+        t(4),
+    );
+    let fx = e.process(
+        &Event::Queried { client_id: stop.client_id.clone(), result: Err(ExchangeError::NotFound) },
+        t(120_000),
+    );
     let again = placed(&fx);
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].client_id, stop.client_id, "same intent, same id");
@@ -354,7 +386,13 @@ fn breaker_opens_on_failures_and_stream_silence_and_closes_after_reconciliation(
     let mut e = engine();
     for i in 0..3 {
         let entry = enter(&mut e);
-        e.process(&Event::Placed { client_id: entry.client_id, result: Err(ExchangeError::Unavailable { reason: "down".into() }) }, t(i));
+        e.process(
+            &Event::Placed {
+                client_id: entry.client_id,
+                result: Err(ExchangeError::Unavailable { reason: "down".into() }),
+            },
+            t(i),
+        );
     }
     assert!(matches!(e.breaker(), Some(BreakerReason::RequestFailures { count: 3 })));
     let fx = cmd(&mut e, Command::Enter(btc()), t(10));
@@ -380,7 +418,12 @@ fn restart_asks_about_every_open_order() {
     let entry = enter(&mut e);
     // Crash after the intent was written: restore from what the store would hold.
     let pos = e.position(btc()).unwrap().clone();
-    let snapshot = Snapshot { meta: EngineMeta { next_position: 1, ..Default::default() }, positions: vec![pos], orders: vec![entry.clone()], ..Default::default() };
+    let snapshot = Snapshot {
+        meta: EngineMeta { next_position: 1, ..Default::default() },
+        positions: vec![pos],
+        orders: vec![entry.clone()],
+        ..Default::default()
+    };
     let mut e2 = Engine::restore(e.settings().clone(), "T", snapshot);
     let fx = e2.process(&Event::Started, t(100));
     assert_eq!(fx.requests, vec![Request::Query { symbol: btc(), client_id: entry.client_id.clone() }]);
@@ -412,7 +455,11 @@ fn auto_trade_signal_enters_and_short_signal_exits() {
     assert!(placed(&fx).is_empty(), "a possible signal never trades");
     // A new 60-day high: the flip to long enters by itself.
     let fx = e.process(&Event::Candle { symbol: btc(), candle: candle(61, dec!(110), dec!(100)) }, Timestamp(62 * day));
-    assert!(notices(&fx).iter().any(|n| matches!(n, Notice::Signal { direction: Direction::Long, kind: SignalKind::Flip, .. })));
+    assert!(
+        notices(&fx)
+            .iter()
+            .any(|n| matches!(n, Notice::Signal { direction: Direction::Long, kind: SignalKind::Flip, .. }))
+    );
     let entries = placed(&fx);
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].role, OrderRole::Entry);

@@ -100,8 +100,11 @@ pub trait Exchange: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<(Symbol, SymbolFilters)>, ExchangeError>> + Send;
 
     /// The last `limit` closed daily candles of `symbol`, oldest first.
-    fn daily_candles(&self, symbol: Symbol, limit: usize)
-    -> impl Future<Output = Result<Vec<Candle>, ExchangeError>> + Send;
+    fn daily_candles(
+        &self,
+        symbol: Symbol,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Candle>, ExchangeError>> + Send;
 
     /// Starts delivering user-stream events into `sink`. Implementations that keep a connection
     /// spawn a task that reconnects on its own and reports `StreamDown`/`StreamUp` as it goes.

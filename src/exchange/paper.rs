@@ -218,10 +218,10 @@ impl PaperBook {
         po.cum_qty += qty;
         po.cum_quote += value;
         po.status = if po.cum_qty >= po.order.quantity { OrderStatus::Filled } else { OrderStatus::PartiallyFilled };
-        if po.status == OrderStatus::Filled {
-            if let Some(list) = self.resting.get_mut(&symbol) {
-                list.retain(|c| c != cid);
-            }
+        if po.status == OrderStatus::Filled
+            && let Some(list) = self.resting.get_mut(&symbol)
+        {
+            list.retain(|c| c != cid);
         }
         let order_id = po.exchange_id;
         let po = po.clone();
@@ -328,7 +328,12 @@ impl PaperBook {
         self.events.push(ExchangeEvent::Order(self.report(&po, None, now)));
     }
 
-    pub fn cancel(&mut self, symbol: Symbol, cid: &ClientOrderId, now: Timestamp) -> Result<OrderReport, ExchangeError> {
+    pub fn cancel(
+        &mut self,
+        symbol: Symbol,
+        cid: &ClientOrderId,
+        now: Timestamp,
+    ) -> Result<OrderReport, ExchangeError> {
         let Some(po) = self.orders.get_mut(cid).filter(|o| o.order.symbol == symbol) else {
             return Err(ExchangeError::NotFound);
         };
@@ -444,9 +449,7 @@ impl Exchange for PaperExchange {
     }
 
     async fn filters(&self, symbols: &[Symbol]) -> Result<Vec<(Symbol, SymbolFilters)>, ExchangeError> {
-        Ok(self
-            .with_book(|b| symbols.iter().filter_map(|s| b.filters_of(*s).map(|f| (*s, f.clone()))).collect())
-            .await)
+        Ok(self.with_book(|b| symbols.iter().filter_map(|s| b.filters_of(*s).map(|f| (*s, f.clone()))).collect()).await)
     }
 
     async fn daily_candles(&self, symbol: Symbol, limit: usize) -> Result<Vec<Candle>, ExchangeError> {
@@ -481,7 +484,14 @@ mod tests {
         b
     }
 
-    fn order(role: OrderRole, kind: OrderKind, side: Side, qty: Decimal, price: Option<Decimal>, stop: Option<Decimal>) -> Order {
+    fn order(
+        role: OrderRole,
+        kind: OrderKind,
+        side: Side,
+        qty: Decimal,
+        price: Option<Decimal>,
+        stop: Option<Decimal>,
+    ) -> Order {
         Order {
             client_id: ClientOrderId::derive("t", PositionId(1), role, 1),
             exchange_id: None,
@@ -545,7 +555,8 @@ mod tests {
     fn stop_rests_triggers_on_the_low_and_fills_at_limit_or_better() {
         let mut b = book();
         b.deposit(btc().base, dec!(1));
-        let stop = order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(72)), Some(dec!(90)));
+        let stop =
+            order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(72)), Some(dec!(90)));
         assert_eq!(b.place(&stop, Timestamp(1)).unwrap().status, OrderStatus::New);
         let candle = |o: Decimal, h: Decimal, l: Decimal, c: Decimal| Candle {
             open_time: Timestamp(0),
@@ -567,7 +578,8 @@ mod tests {
     #[test]
     fn refusals_use_binance_codes() {
         let mut b = book();
-        let stop = order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(80)), Some(dec!(100)));
+        let stop =
+            order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(80)), Some(dec!(100)));
         b.deposit(btc().base, dec!(1));
         assert_eq!(
             b.place(&stop, Timestamp(1)),
@@ -584,7 +596,8 @@ mod tests {
     fn cancel_unlocks_and_second_cancel_is_not_found() {
         let mut b = book();
         b.deposit(btc().base, dec!(1));
-        let stop = order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(72)), Some(dec!(90)));
+        let stop =
+            order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(72)), Some(dec!(90)));
         b.place(&stop, Timestamp(1)).unwrap();
         assert_eq!(b.cancel(btc(), &stop.client_id, Timestamp(2)).unwrap().status, OrderStatus::Canceled);
         assert_eq!(b.cancel(btc(), &stop.client_id, Timestamp(3)), Err(ExchangeError::NotFound));

@@ -288,7 +288,10 @@ mod tests {
             ],
         );
         // Microsecond times, no header, CRLF line ends.
-        let eth = [line(0, 1000, "2281.87", "2352.37", "2265.24", "2352.04"), line(1, 1000, "2352.04", "2431.00", "2341.00", "2355.34")];
+        let eth = [
+            line(0, 1000, "2281.87", "2352.37", "2265.24", "2352.04"),
+            line(1, 1000, "2352.04", "2431.00", "2341.00", "2355.34"),
+        ];
         fs::write(dir.path().join("ETHUSDT-1d-2024.csv"), eth.join("\r\n")).unwrap();
 
         let series = load_dir(dir.path(), usdt()).unwrap();
@@ -313,7 +316,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // Written out of order; the monthly file overlaps the yearly one on day 2.
         write(dir.path(), "SOLUSDT-1d-2024-02.csv", &[line(2, 1, "1", "1", "1", "1"), line(3, 1, "4", "4", "4", "4")]);
-        write(dir.path(), "SOLUSDT-1d-2024-01.csv", &[line(1, 1, "2", "2", "2", "2"), line(0, 1, "1.5", "1.5", "1.5", "1.5"), line(2, 1, "3", "3", "3", "3")]);
+        write(
+            dir.path(),
+            "SOLUSDT-1d-2024-01.csv",
+            &[line(1, 1, "2", "2", "2", "2"), line(0, 1, "1.5", "1.5", "1.5", "1.5"), line(2, 1, "3", "3", "3", "3")],
+        );
         // Not daily, not a csv, another quote asset: all ignored.
         write(dir.path(), "SOLUSDT-1h-2024-01.csv", &["garbage".to_string()]);
         write(dir.path(), "SOLUSDT-1d-2024-03.zip", &["garbage".to_string()]);

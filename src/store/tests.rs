@@ -102,7 +102,7 @@ fn journal_entry() -> JournalEntry {
         at: t(5),
         event: Event::Exchange(ExchangeEvent::Order(report())),
         requests: vec![
-            Request::Place(order(1, OrderRole::Stop, OrderStatus::PendingNew)),
+            Request::Place(Box::new(order(1, OrderRole::Stop, OrderStatus::PendingNew))),
             Request::Query { symbol: btc(), client_id: order(1, OrderRole::Entry, OrderStatus::New).client_id },
         ],
     }
@@ -323,7 +323,7 @@ fn commit_writes_state_journal_and_outbox_together() {
                 ..alert(Category::Warnings, None, Notice::BreakerClosed)
             },
         ],
-        requests: vec![Request::Place(entry.clone())],
+        requests: vec![Request::Place(Box::new(entry.clone()))],
     };
     let event = Event::Command { from: Requester { user: 7, chat: 70 }, command: Command::Enter(btc()) };
     let seq = store.commit(t(10), &event, &fx, &recipients).unwrap();

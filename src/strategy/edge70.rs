@@ -26,7 +26,7 @@
 //! The caller must feed each closed candle exactly once and in time order: the windows count
 //! candles, not days, so a duplicate would shift them.
 
-use super::window::{RollingMax, RollingMin};
+use super::window::{DecimalKey, RollingMax, RollingMin};
 use crate::domain::{Candle, Timestamp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -98,9 +98,168 @@ pub struct Edge70Signal {
 #[derive(Clone, Debug)]
 pub struct Edge70 {
     params: Edge70Params,
-    highs: RollingMax<Decimal>,
-    lows: RollingMin<Decimal>,
+    channels: Channels,
     direction: Option<Direction>,
+}
+
+/// The two rolling windows (highs for the long side, lows for the short side), keyed for speed.
+///
+/// `on_candle` is the inner loop of every backtest and parameter sweep, and comparing
+/// `Decimal`s is several times slower than comparing integers. Prices of one symbol share one
+/// scale in practice (Binance prints 8 decimals; the CSV loader and the synthetic market use the
+/// tick's), so the windows normally hold each price's mantissa at a common scale as an `i64`:
+/// exactly the same order, the cheapest comparison there is. A price with more decimals widens
+/// the common scale (the stored keys are multiplied up, which preserves their order); a price
+/// that does not fit an `i64` at the common scale switches the windows to [`DecimalKey`]s for
+/// good. Either way every comparison is exact; only the speed differs.
+#[derive(Clone, Debug)]
+enum Channels {
+    /// Keys are `mantissa × 10^(scale − price scale)`, i.e. the price × 10^scale, exactly.
+    Fast { scale: u32, highs: RollingMax<i64>, lows: RollingMin<i64> },
+    /// Any decimal at all.
+    Exact { highs: RollingMax<DecimalKey>, lows: RollingMin<DecimalKey> },
+}
+
+/// `price × 10^scale` as an `i64`, when that is an exact integer that fits.
+#[inline]
+fn fast_key(price: Decimal, scale: u32) -> Option<i64> {
+    let price_scale = price.scale();
+    if price_scale == scale {
+        return i64::try_from(price.mantissa()).ok();
+    }
+    let factor = 10i128.checked_pow(scale.checked_sub(price_scale)?)?;
+    i64::try_from(price.mantissa().checked_mul(factor)?).ok()
+}
+
+/// The price a fast key stands for.
+fn from_fast_key(key: i64, scale: u32) -> Decimal {
+    // Invariant: `scale` is always the scale of some `Decimal` seen earlier (or 0), so it is
+    // within `Decimal`'s 0..=28 and `Decimal::new` cannot panic.
+    Decimal::new(key, scale)
+}
+
+/// The rule itself, on keys: the long side triggers when the high is strictly above the prior
+/// highest high, the short side when the low is strictly below the prior lowest low, each only
+/// with a full window; then both values join their windows.
+#[inline]
+fn evaluate_and_push_keys<K: Ord + Copy + Default>(
+    highs: &mut RollingMax<K>,
+    lows: &mut RollingMin<K>,
+    high: K,
+    low: K,
+    to_decimal: impl Fn(K) -> Decimal,
+) -> (Option<Decimal>, Option<Decimal>) {
+    let long = if highs.is_full() { highs.get().filter(|level| high > *level) } else { None };
+    let short = if lows.is_full() { lows.get().filter(|level| low < *level) } else { None };
+    highs.push(high);
+    lows.push(low);
+    (long.map(&to_decimal), short.map(&to_decimal))
+}
+
+impl Channels {
+    fn new(params: Edge70Params) -> Self {
+        // Start at scale 0: the first price widens empty windows, which costs nothing.
+        Channels::Fast {
+            scale: 0,
+            highs: RollingMax::new(params.long_lookback),
+            lows: RollingMin::new(params.short_lookback),
+        }
+    }
+
+    /// The prior highest high, when the long window is full.
+    fn long_level(&self) -> Option<Decimal> {
+        match self {
+            Channels::Fast { scale, highs, .. } => {
+                highs.is_full().then(|| highs.get()).flatten().map(|k| from_fast_key(k, *scale))
+            }
+            Channels::Exact { highs, .. } => highs.is_full().then(|| highs.get()).flatten().map(|k| k.0),
+        }
+    }
+
+    /// The prior lowest low, when the short window is full.
+    fn short_level(&self) -> Option<Decimal> {
+        match self {
+            Channels::Fast { scale, lows, .. } => {
+                lows.is_full().then(|| lows.get()).flatten().map(|k| from_fast_key(k, *scale))
+            }
+            Channels::Exact { lows, .. } => lows.is_full().then(|| lows.get()).flatten().map(|k| k.0),
+        }
+    }
+
+    fn filled(&self) -> (usize, usize) {
+        match self {
+            Channels::Fast { highs, lows, .. } => (highs.len(), lows.len()),
+            Channels::Exact { highs, lows } => (highs.len(), lows.len()),
+        }
+    }
+
+    /// Evaluates a candle's high and low against the prior windows, then pushes them. Returns
+    /// the broken long level and the broken short level.
+    #[inline]
+    fn evaluate_and_push(&mut self, high: Decimal, low: Decimal) -> (Option<Decimal>, Option<Decimal>) {
+        if let Channels::Fast { scale, highs, lows } = self
+            && let (Some(h), Some(l)) = (fast_key(high, *scale), fast_key(low, *scale))
+        {
+            return evaluate_and_push_keys(highs, lows, h, l, |k| from_fast_key(k, *scale));
+        }
+        self.evaluate_and_push_slow(high, low)
+    }
+
+    /// The rare case, kept out of line so the hot path stays small: a price with more decimals
+    /// than seen so far (widen the fast keys), a price too large for them (switch to exact
+    /// keys), or exact keys already.
+    #[cold]
+    #[inline(never)]
+    fn evaluate_and_push_slow(&mut self, high: Decimal, low: Decimal) -> (Option<Decimal>, Option<Decimal>) {
+        self.widen(high.scale().max(low.scale()));
+        if let Channels::Fast { scale, highs, lows } = self
+            && let (Some(h), Some(l)) = (fast_key(high, *scale), fast_key(low, *scale))
+        {
+            return evaluate_and_push_keys(highs, lows, h, l, |k| from_fast_key(k, *scale));
+        }
+        self.make_exact();
+        match self {
+            Channels::Exact { highs, lows } => {
+                evaluate_and_push_keys(highs, lows, DecimalKey(high), DecimalKey(low), |k| k.0)
+            }
+            // Unreachable: `make_exact` always leaves exact channels.
+            Channels::Fast { .. } => (None, None),
+        }
+    }
+
+    /// Raises the common scale of fast keys to `new_scale` (no-op if not higher); falls back to
+    /// exact keys if a stored key would overflow.
+    fn widen(&mut self, new_scale: u32) {
+        let Channels::Fast { scale, highs, lows } = self else { return };
+        if new_scale <= *scale {
+            return;
+        }
+        let Some(factor) = 10i64.checked_pow(new_scale - *scale) else {
+            self.make_exact();
+            return;
+        };
+        // Multiplying by a positive factor preserves the order, as `try_map` requires.
+        match (highs.try_map(|k| k.checked_mul(factor)), lows.try_map(|k| k.checked_mul(factor))) {
+            (Some(h), Some(l)) => *self = Channels::Fast { scale: new_scale, highs: h, lows: l },
+            _ => self.make_exact(),
+        }
+    }
+
+    /// Switches to exact decimal keys, keeping the windows' contents.
+    fn make_exact(&mut self) {
+        let Channels::Fast { scale, highs, lows } = self else { return };
+        let scale = *scale;
+        // Converting a key back to its decimal is exact and strictly increasing, so `try_map`
+        // cannot fail here; the `else` keeps the windows empty rather than panicking.
+        let to_decimal = |k: i64| Some(DecimalKey(from_fast_key(k, scale)));
+        match (highs.try_map(to_decimal), lows.try_map(to_decimal)) {
+            (Some(highs), Some(lows)) => *self = Channels::Exact { highs, lows },
+            _ => {
+                *self =
+                    Channels::Exact { highs: RollingMax::new(highs.capacity()), lows: RollingMin::new(lows.capacity()) }
+            }
+        }
+    }
 }
 
 impl Edge70 {
@@ -112,12 +271,7 @@ impl Edge70 {
     /// An instance whose direction was persisted earlier. The windows still start empty and
     /// must be refilled (by [`Edge70::warm_up`] or live candles) before anything can trigger.
     pub fn with_direction(params: Edge70Params, direction: Option<Direction>) -> Self {
-        Edge70 {
-            params,
-            highs: RollingMax::new(params.long_lookback),
-            lows: RollingMin::new(params.short_lookback),
-            direction,
-        }
+        Edge70 { params, channels: Channels::new(params), direction }
     }
 
     pub fn params(&self) -> Edge70Params {
@@ -131,22 +285,22 @@ impl Edge70 {
 
     /// The high the next candle must exceed to trigger long (the highest high of the prior
     /// `long_lookback` candles); `None` while that window is not full.
-    #[inline]
     pub fn long_level(&self) -> Option<Decimal> {
-        if self.highs.is_full() { self.highs.get() } else { None }
+        self.channels.long_level()
     }
 
     /// The low the next candle must undercut to trigger short (the lowest low of the prior
     /// `short_lookback` candles); `None` while that window is not full.
-    #[inline]
     pub fn short_level(&self) -> Option<Decimal> {
-        if self.lows.is_full() { self.lows.get() } else { None }
+        self.channels.short_level()
     }
 
     /// How many more candles are needed before both sides can trigger.
     pub fn candles_missing(&self) -> usize {
-        let long = self.params.long_lookback - self.highs.len();
-        let short = self.params.short_lookback - self.lows.len();
+        let (highs, lows) = self.channels.filled();
+        // Window lengths never exceed their capacities, the lookbacks.
+        let long = self.params.long_lookback.saturating_sub(highs);
+        let short = self.params.short_lookback.saturating_sub(lows);
         long.max(short)
     }
 
@@ -154,13 +308,9 @@ impl Edge70 {
     /// module docs).
     #[inline]
     pub fn on_candle(&mut self, candle: &Candle) -> Option<Edge70Signal> {
-        // Evaluate against the prior candles only...
-        let long = self.long_level().filter(|level| candle.high > *level);
-        let short = self.short_level().filter(|level| candle.low < *level);
-        // ...then the candle joins the windows, whatever the outcome.
-        self.highs.push(candle.high);
-        self.lows.push(candle.low);
-
+        // Evaluated against the prior candles only, then the candle joins the windows,
+        // whatever the outcome.
+        let (long, short) = self.channels.evaluate_and_push(candle.high, candle.low);
         let (direction, level) = match (long, short) {
             (Some(level), None) => (Direction::Long, level),
             (None, Some(level)) => (Direction::Short, level),
@@ -232,11 +382,19 @@ mod tests {
             // Short window [8, 9] is full: 10 < 8 is false.
             (candle(2, dec!(12), dec!(10), dec!(11)), None, None),
             // Long level max(10, 11, 12) = 12 < 13: long; direction unknown → Possible.
-            (candle(3, dec!(13), dec!(11), dec!(12.5)), Some(signal(Long, Possible, dec!(12), dec!(12.5), 3)), Some(Long)),
+            (
+                candle(3, dec!(13), dec!(11), dec!(12.5)),
+                Some(signal(Long, Possible, dec!(12), dec!(12.5), 3)),
+                Some(Long),
+            ),
             // Long level max(11, 12, 13) = 13 < 14: long again → nothing.
             (candle(4, dec!(14), dec!(12), dec!(13)), None, Some(Long)),
             // Long level 14 not broken; short level min(11, 12) = 11 > 10: flip to short.
-            (candle(5, dec!(13.5), dec!(10), dec!(10.5)), Some(signal(Short, Flip, dec!(11), dec!(10.5), 5)), Some(Short)),
+            (
+                candle(5, dec!(13.5), dec!(10), dec!(10.5)),
+                Some(signal(Short, Flip, dec!(11), dec!(10.5), 5)),
+                Some(Short),
+            ),
             // Long level max(13, 14, 13.5) = 14 < 14.5 and short level min(12, 10) = 10 > 9:
             // both → nothing, direction stays short.
             (candle(6, dec!(14.5), dec!(9), dec!(14)), None, Some(Short)),
@@ -414,6 +572,28 @@ mod tests {
     }
 
     #[test]
+    fn mixed_scales_and_huge_prices_stay_exact() {
+        let mut edge = Edge70::new(small());
+        // Scale 0, then 2 (the windows widen), then a price that does not fit the fast keys.
+        edge.warm_up(&[
+            candle(0, dec!(10), dec!(9), dec!(9)),
+            candle(1, dec!(10.25), dec!(9.5), dec!(10)),
+            candle(2, dec!(10.5), dec!(9.75), dec!(10)),
+        ]);
+        assert_eq!(edge.long_level(), Some(dec!(10.5)));
+        assert_eq!(edge.short_level(), Some(dec!(9.5)));
+        let s = edge.on_candle(&candle(3, dec!(10.500000000000000001), dec!(10), dec!(10.5)));
+        assert_eq!(s.map(|s| s.level), Some(dec!(10.5)));
+        assert!(matches!(edge.channels, Channels::Exact { .. }));
+        assert_eq!(edge.long_level(), Some(dec!(10.500000000000000001)));
+        let huge = dec!(79228162514264337593543950335);
+        assert_eq!(edge.on_candle(&candle(4, huge, dec!(10), dec!(10))), None);
+        assert_eq!(edge.long_level(), Some(huge));
+        let s = edge.on_candle(&candle(5, dec!(11), dec!(9.6), dec!(9.7)));
+        assert_eq!(s.map(|s| (s.direction, s.level)), Some((Direction::Short, dec!(10))));
+    }
+
+    #[test]
     fn direction_serializes_for_persistence() {
         let json = serde_json::to_string(&Direction::Long).unwrap();
         assert_eq!(serde_json::from_str::<Direction>(&json).unwrap(), Direction::Long);
@@ -461,19 +641,28 @@ mod tests {
     proptest! {
         #[test]
         fn matches_a_naive_restatement(
-            moves in prop::collection::vec((-30i64..30, 0i64..20, 0i64..20), 0..250),
+            moves in prop::collection::vec((-30i64..30, 0i64..20, 0i64..20, 0u32..3, 0u32..3), 0..250),
             long in 0usize..12,
             short in 0usize..12,
+            magnitude in prop::sample::select(vec![0u32, 14, 17]),
         ) {
+            // Prices with varying scales (the same values written with 1 to 3 decimals), and
+            // sometimes so large that they cannot stay on the fast integer keys: every path
+            // through the channels must agree with the naive scan.
             let params = Edge70Params { long_lookback: long, short_lookback: short };
+            let big = Decimal::from(10i64.pow(magnitude));
+            let price = |tenths: i64, extra: u32| {
+                let mut d = Decimal::new(tenths, 1) * big;
+                d.rescale(d.scale() + extra);
+                d
+            };
             let mut mid = 1_000i64;
             let candles: Vec<Candle> = moves
                 .iter()
                 .enumerate()
-                .map(|(day, &(step, up, down))| {
+                .map(|(day, &(step, up, down, hs, ls))| {
                     mid = (mid + step).max(100);
-                    let close = Decimal::new(mid, 1);
-                    candle(day as i64, Decimal::new(mid + up, 1), Decimal::new(mid - down, 1), close)
+                    candle(day as i64, price(mid + up, hs), price(mid - down, ls), price(mid, 0))
                 })
                 .collect();
             let mut edge = Edge70::new(params);

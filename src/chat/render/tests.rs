@@ -175,7 +175,12 @@ fn samples() -> Vec<Notice> {
         },
         Notice::EntryFailed { symbol: sym("BTC"), reason: Some("Order would immediately match (-2010)".into()) },
         Notice::EntryFailed { symbol: sym("BTC"), reason: None },
-        Notice::StopPlaced { symbol: sym("BTC"), qty: dec!(0.023), stop_price: dec!(36912.14), limit_price: dec!(29529.71) },
+        Notice::StopPlaced {
+            symbol: sym("BTC"),
+            qty: dec!(0.023),
+            stop_price: dec!(36912.14),
+            limit_price: dec!(29529.71),
+        },
         Notice::StopRefused { symbol: sym("BTC"), reason: Some("Stop price would trigger immediately.".into()) },
         Notice::StopLost { symbol: sym("BTC"), reason: None },
         Notice::StopFill { symbol: sym("BTC"), qty: dec!(0.023), price: dec!(36900) },
@@ -261,10 +266,10 @@ fn assert_valid_html(text: &str) {
         let mut rest = line;
         while let Some(i) = rest.find(['<', '&']) {
             let tail = &rest[i..];
-            if tail.starts_with('&') {
-                let ok = ["&amp;", "&lt;", "&gt;", "&quot;"].iter().any(|e| tail.starts_with(e));
+            if let Some(after) = tail.strip_prefix('&') {
+                let ok = ["amp;", "lt;", "gt;", "quot;"].iter().any(|e| after.starts_with(e));
                 assert!(ok, "bare & in {line:?}");
-                rest = &tail[1..];
+                rest = after;
                 continue;
             }
             let Some(end) = tail.find('>') else { panic!("unclosed tag in {line:?}") };
@@ -333,10 +338,21 @@ fn key_numbers_appear_formatted_for_the_language() {
         let checks: Vec<(Notice, Vec<String>)> = vec![
             (
                 Notice::EntryPreview(plan()),
-                vec![q(dec!(0.023)), p(dec!(43426.05)), p(dec!(36912.1425)), m(dec!(149.82)), fmt_share(lang, dec!(1.5)), m(dec!(9988)), m(dec!(998.79915))],
+                vec![
+                    q(dec!(0.023)),
+                    p(dec!(43426.05)),
+                    p(dec!(36912.1425)),
+                    m(dec!(149.82)),
+                    fmt_share(lang, dec!(1.5)),
+                    m(dec!(9988)),
+                    m(dec!(998.79915)),
+                ],
             ),
             (
-                samples().into_iter().find(|n| matches!(n, Notice::PositionClosed { days: 12, .. })).unwrap_or(Notice::Paused),
+                samples()
+                    .into_iter()
+                    .find(|n| matches!(n, Notice::PositionClosed { days: 12, .. }))
+                    .unwrap_or(Notice::Paused),
                 vec![
                     fmt_signed_money(lang, dec!(-151.43)),
                     fmt_pct(lang, dec!(-15.16), true),
@@ -346,11 +362,22 @@ fn key_numbers_appear_formatted_for_the_language() {
                     p(dec!(36900)),
                 ],
             ),
-            (Notice::Positions(vec![view("BTC", true, true)]), vec![fmt_pct(lang, dec!(2.23), true), fmt_signed_money(lang, dec!(480.25)), p(dec!(36550)), "2024-05-01".into()]),
+            (
+                Notice::Positions(vec![view("BTC", true, true)]),
+                vec![
+                    fmt_pct(lang, dec!(2.23), true),
+                    fmt_signed_money(lang, dec!(480.25)),
+                    p(dec!(36550)),
+                    "2024-05-01".into(),
+                ],
+            ),
             (Notice::Refused(Refusal::BelowMinimum { value: dec!(4.5), min: dec!(5) }), vec![p(dec!(4.5)), p(dec!(5))]),
             (Notice::Refused(Refusal::MaxOpenPositions { max: 10 }), vec!["10".into()]),
             (Notice::Refused(Refusal::PortfolioRiskFull { max_pct: dec!(10) }), vec![fmt_share(lang, dec!(10))]),
-            (Notice::StopFill { symbol: sym("BTC"), qty: dec!(0.023), price: dec!(36900) }, vec![p(dec!(36900)), q(dec!(0.023))]),
+            (
+                Notice::StopFill { symbol: sym("BTC"), qty: dec!(0.023), price: dec!(36900) },
+                vec![p(dec!(36900)), q(dec!(0.023))],
+            ),
         ];
         for (notice, needles) in checks {
             let text = render(&notice, lang, Mode::Plain);
@@ -387,9 +414,11 @@ fn english_sentences() {
          To buy: /enter BTC"
     );
     let Notice::Signal { symbol, direction, level, price, candle_close, .. } = signal else { unreachable!() };
-    let possible = Notice::Signal { symbol, direction, kind: SignalKind::Possible, level, price, candle_close, auto_trade: false };
+    let possible =
+        Notice::Signal { symbol, direction, kind: SignalKind::Possible, level, price, candle_close, auto_trade: false };
     assert!(en(&possible).contains("Possible signal") && en(&possible).contains("check the chart manually"));
-    let closed = samples().into_iter().find(|n| matches!(n, Notice::PositionClosed { days: 12, .. })).unwrap_or(Notice::Paused);
+    let closed =
+        samples().into_iter().find(|n| matches!(n, Notice::PositionClosed { days: 12, .. })).unwrap_or(Notice::Paused);
     assert_eq!(
         en(&closed),
         "🏁 BTC closed: -151.43 USDT (-15.16%), fees included.\n\
@@ -405,13 +434,18 @@ fn english_sentences() {
          Risk: 149.82 USDT, 1.5% of the portfolio (9,988.00 USDT).\n\
          Size limited by the maximum position size."
     );
-    let one_day = samples().into_iter().find(|n| matches!(n, Notice::PositionClosed { days: 1, .. })).unwrap_or(Notice::Paused);
+    let one_day =
+        samples().into_iter().find(|n| matches!(n, Notice::PositionClosed { days: 1, .. })).unwrap_or(Notice::Paused);
     assert!(en(&one_day).contains("Held 1 day."), "{}", en(&one_day));
-    let same_day = samples().into_iter().find(|n| matches!(n, Notice::PositionClosed { days: 0, .. })).unwrap_or(Notice::Paused);
+    let same_day =
+        samples().into_iter().find(|n| matches!(n, Notice::PositionClosed { days: 0, .. })).unwrap_or(Notice::Paused);
     assert!(en(&same_day).contains("Held less than a day."));
     let ru_closed = render(&closed, Lang::Ru, Mode::Plain);
     assert!(ru_closed.contains("12 дней"), "{ru_closed}");
-    let partial = samples().into_iter().find(|n| matches!(n, Notice::EntryFill { fee, .. } if !fee.is_zero())).unwrap_or(Notice::Paused);
+    let partial = samples()
+        .into_iter()
+        .find(|n| matches!(n, Notice::EntryFill { fee, .. } if !fee.is_zero()))
+        .unwrap_or(Notice::Paused);
     assert!(en(&partial).contains("Filled so far: 0.01 of 0.023 BTC") && en(&partial).contains("Fee: 0.00001 BTC"));
 }
 
@@ -482,8 +516,21 @@ fn help_lists_what_the_role_may_use() {
 #[test]
 fn command_table_agrees_with_authorization() {
     let samples = [
-        "/start", "/help", "/id", "/list", "/status", "/balance", "/performance", "/chart", "/alerts",
-        "/enter btc", "/exit btc", "/stop btc 1", "/pause", "/resume", "/lang ru",
+        "/start",
+        "/help",
+        "/id",
+        "/list",
+        "/status",
+        "/balance",
+        "/performance",
+        "/chart",
+        "/alerts",
+        "/enter btc",
+        "/exit btc",
+        "/stop btc 1",
+        "/pause",
+        "/resume",
+        "/lang ru",
     ];
     assert_eq!(samples.len(), COMMANDS.len());
     for (spec, text) in COMMANDS.iter().zip(samples) {
@@ -513,7 +560,13 @@ fn replies_for_ids_authorization_and_language() {
     assert_eq!(lang, Lang::Ru);
     assert!(text.contains("en (English), ru (Русский), es (Español)"), "{text}");
     for lang in Lang::ALL {
-        for t in [UiText::ButtonConfirm, UiText::ButtonCancel, UiText::ConfirmExpired, UiText::ConfirmNotYours, UiText::ConfirmCancelled] {
+        for t in [
+            UiText::ButtonConfirm,
+            UiText::ButtonCancel,
+            UiText::ConfirmExpired,
+            UiText::ConfirmNotYours,
+            UiText::ConfirmCancelled,
+        ] {
             assert_clean(&ui(t, lang, Mode::Plain), "ui");
         }
     }
@@ -552,7 +605,8 @@ fn every_parse_error_has_a_message() {
 
 #[test]
 fn a_long_list_splits_into_valid_html_parts() {
-    let views: Vec<PositionView> = (0..200).map(|i| view(if i % 2 == 0 { "BTC" } else { "ETH" }, true, i % 3 != 0)).collect();
+    let views: Vec<PositionView> =
+        (0..200).map(|i| view(if i % 2 == 0 { "BTC" } else { "ETH" }, true, i % 3 != 0)).collect();
     let html = render(&Notice::Positions(views), Lang::Ru, Mode::Html);
     assert!(html.chars().count() > TELEGRAM_LIMIT);
     let parts = split_message(&html, TELEGRAM_LIMIT);

@@ -12,8 +12,8 @@ use super::sign::Signer;
 use super::symbols::SymbolMap;
 use super::user_stream::UserStream;
 use super::wire::{
-    AccountInfo, ApiRestrictions, decode_account, decode_api_restrictions, decode_klines, decode_my_trades, decode_order,
-    decode_orders,
+    AccountInfo, ApiRestrictions, decode_account, decode_api_restrictions, decode_klines, decode_my_trades,
+    decode_order, decode_orders,
 };
 use super::ws::supervise;
 use crate::domain::{Balance, Candle, ClientOrderId, Order, OrderReport, OrderRole, Symbol, SymbolFilters, Trade};
@@ -127,7 +127,9 @@ impl BinanceExchange {
     /// `/sapi` there): this returns an error in that mode.
     pub async fn api_restrictions(&self) -> Result<ApiRestrictions, ExchangeError> {
         if !self.inner.config.mode.has_sapi() {
-            return Err(ExchangeError::Unavailable { reason: format!("{} has no /sapi endpoints", self.inner.config.mode) });
+            return Err(ExchangeError::Unavailable {
+                reason: format!("{} has no /sapi endpoints", self.inner.config.mode),
+            });
         }
         let body = self
             .send(Request::get("/sapi/v1/account/apiRestrictions", Default::default(), Op::Read, Cost::read(1)))
@@ -173,7 +175,12 @@ impl BinanceExchange {
 
     /// Starts the combined kline stream for `symbols` at `interval` (`1d`), delivering into
     /// `sink` until [`BinanceExchange::shutdown`] or until `sink` closes.
-    pub fn start_market_stream(&self, symbols: &[Symbol], interval: &str, sink: mpsc::Sender<MarketEvent>) -> JoinHandle<()> {
+    pub fn start_market_stream(
+        &self,
+        symbols: &[Symbol],
+        interval: &str,
+        sink: mpsc::Sender<MarketEvent>,
+    ) -> JoinHandle<()> {
         for &s in symbols {
             self.learn(s);
         }
@@ -207,8 +214,12 @@ impl BinanceExchange {
         let mut out = Vec::new();
         for &s in symbols {
             match self.exchange_info(&[s]).await {
-                Ok(info) => out.extend(info.symbols.into_iter().filter(|i| i.symbol == s).map(|i| (i.symbol, i.filters))),
-                Err(ExchangeError::Rejected { code: -1121, .. }) => tracing::warn!(symbol = %s, "Binance does not know this symbol"),
+                Ok(info) => {
+                    out.extend(info.symbols.into_iter().filter(|i| i.symbol == s).map(|i| (i.symbol, i.filters)))
+                }
+                Err(ExchangeError::Rejected { code: -1121, .. }) => {
+                    tracing::warn!(symbol = %s, "Binance does not know this symbol")
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -230,7 +241,9 @@ impl Exchange for BinanceExchange {
         let report = decode_order(&body, &*self.inner.symbols)?.report;
         if report.client_id != order.client_id {
             // Cannot happen with Binance; if it did, the safe reading is "unknown": query by id.
-            return Err(ExchangeError::Decode { reason: format!("answer names order {} instead of {}", report.client_id, order.client_id) });
+            return Err(ExchangeError::Decode {
+                reason: format!("answer names order {} instead of {}", report.client_id, order.client_id),
+            });
         }
         Ok(report)
     }
@@ -307,7 +320,9 @@ impl Exchange for BinanceExchange {
                 .map(|i| (i.symbol, i.filters))
                 .collect()),
             // One unknown symbol fails the whole batch; ask one by one to leave it out.
-            Err(ExchangeError::Rejected { code: -1121, .. }) if symbols.len() > 1 => self.filters_one_by_one(symbols).await,
+            Err(ExchangeError::Rejected { code: -1121, .. }) if symbols.len() > 1 => {
+                self.filters_one_by_one(symbols).await
+            }
             Err(ExchangeError::Rejected { code: -1121, .. }) => Ok(Vec::new()),
             Err(e) => Err(e),
         }

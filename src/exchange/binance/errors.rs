@@ -86,7 +86,9 @@ pub fn map_http(op: Op, status: u16, body: &[u8], retry_after_secs: Option<u64>,
     match api {
         Some(a) => map_code(op, a.code, a.msg),
         // A 403 without a Binance body is the WAF: nothing was executed, and it may pass later.
-        None if status == 403 => ExchangeError::Unavailable { reason: "HTTP 403: blocked by Binance's firewall".into() },
+        None if status == 403 => {
+            ExchangeError::Unavailable { reason: "HTTP 403: blocked by Binance's firewall".into() }
+        }
         None => ExchangeError::Rejected { code: i64::from(status), reason: format!("HTTP {status}") },
     }
 }
@@ -171,10 +173,14 @@ mod tests {
 
     #[test]
     fn rejections_carry_the_exchange_message() {
-        let e = map_http(Op::Place, 400, &body(-2010, "Account has insufficient balance for requested action."), None, 0);
+        let e =
+            map_http(Op::Place, 400, &body(-2010, "Account has insufficient balance for requested action."), None, 0);
         assert_eq!(
             e,
-            ExchangeError::Rejected { code: -2010, reason: "Account has insufficient balance for requested action.".into() }
+            ExchangeError::Rejected {
+                code: -2010,
+                reason: "Account has insufficient balance for requested action.".into()
+            }
         );
         let e = map_http(Op::Place, 400, &body(-1013, "Filter failure: LOT_SIZE"), None, 0);
         assert_eq!(e, ExchangeError::Rejected { code: -1013, reason: "Filter failure: LOT_SIZE".into() });
@@ -182,7 +188,10 @@ mod tests {
         assert!(matches!(e, ExchangeError::Rejected { code: -2011, .. }));
         let e = map_http(Op::Place, 400, &body(-1022, "Signature for this request is not valid."), None, 0);
         assert!(matches!(e, ExchangeError::Rejected { code: -1022, .. }));
-        assert_eq!(map_http(Op::Read, 404, b"<html>", None, 0), ExchangeError::Rejected { code: 404, reason: "HTTP 404".into() });
+        assert_eq!(
+            map_http(Op::Read, 404, b"<html>", None, 0),
+            ExchangeError::Rejected { code: 404, reason: "HTTP 404".into() }
+        );
     }
 
     #[test]
@@ -195,14 +204,32 @@ mod tests {
     fn not_found() {
         assert_eq!(map_http(Op::Cancel, 400, &body(-2011, "Unknown order sent."), None, 0), ExchangeError::NotFound);
         assert_eq!(map_http(Op::Query, 400, &body(-2013, "Order does not exist."), None, 0), ExchangeError::NotFound);
-        assert_eq!(map_http(Op::Query, 400, &body(-2026, "Order was canceled or expired with no executed qty over 90 days ago and has been archived."), None, 0), ExchangeError::NotFound);
+        assert_eq!(
+            map_http(
+                Op::Query,
+                400,
+                &body(
+                    -2026,
+                    "Order was canceled or expired with no executed qty over 90 days ago and has been archived."
+                ),
+                None,
+                0
+            ),
+            ExchangeError::NotFound
+        );
     }
 
     #[test]
     fn rate_limits_and_bans() {
         let e = map_http(Op::Read, 429, &body(-1003, "Too much request weight used"), Some(7), 1_000);
         assert_eq!(e, ExchangeError::RateLimited { retry_after_ms: 8_000, banned: false });
-        let e = map_http(Op::Place, 418, &body(-1003, "Way too much request weight used; IP banned until 1."), Some(120), 0);
+        let e = map_http(
+            Op::Place,
+            418,
+            &body(-1003, "Way too much request weight used; IP banned until 1."),
+            Some(120),
+            0,
+        );
         assert_eq!(e, ExchangeError::RateLimited { retry_after_ms: 120_000, banned: true });
         let e = map_http(Op::Place, 429, b"", None, 5);
         assert_eq!(e, ExchangeError::RateLimited { retry_after_ms: 60_005, banned: false });
@@ -211,7 +238,10 @@ mod tests {
 
     #[test]
     fn clock_skew_and_waf() {
-        assert!(matches!(map_http(Op::Place, 400, &body(-1021, "Timestamp for this request is outside of the recvWindow."), None, 0), ExchangeError::Unavailable { .. }));
+        assert!(matches!(
+            map_http(Op::Place, 400, &body(-1021, "Timestamp for this request is outside of the recvWindow."), None, 0),
+            ExchangeError::Unavailable { .. }
+        ));
         assert!(matches!(map_http(Op::Place, 403, b"<html>", None, 0), ExchangeError::Unavailable { .. }));
     }
 }

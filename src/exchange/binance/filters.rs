@@ -264,7 +264,10 @@ mod tests {
         let info = decode_exchange_info(INFO.as_bytes()).unwrap();
         assert_eq!(info.server_time, Some(Timestamp(1565246363776)));
         assert_eq!(info.rate_limits.len(), 4);
-        assert_eq!(info.rate_limits[0], RateLimit { kind: RateLimitKind::RequestWeight, interval_ms: 60_000, limit: 6000 });
+        assert_eq!(
+            info.rate_limits[0],
+            RateLimit { kind: RateLimitKind::RequestWeight, interval_ms: 60_000, limit: 6000 }
+        );
         assert_eq!(info.rate_limits[1].header_suffix(), "10S");
         assert_eq!(info.rate_limits[2].header_suffix(), "1D");
         assert_eq!(info.rate_limits[0].header_suffix(), "1M");
@@ -277,7 +280,10 @@ mod tests {
         assert_eq!((f.tick_size, f.min_price, f.max_price), (dec!(0.000001), dec!(0.000001), dec!(100000)));
         assert_eq!((f.step_size, f.min_qty, f.max_qty), (dec!(0.001), dec!(0.001), dec!(100000)));
         assert_eq!(f.market_step_size, Some(dec!(0.001)));
-        assert_eq!((f.min_notional, f.max_notional, f.min_notional_applies_to_market), (dec!(10), Some(dec!(10000)), false));
+        assert_eq!(
+            (f.min_notional, f.max_notional, f.min_notional_applies_to_market),
+            (dec!(10), Some(dec!(10000)), false)
+        );
         // The rounding the engine does works on these filters.
         assert_eq!(f.floor_qty(dec!(1.23456)), dec!(1.234));
 

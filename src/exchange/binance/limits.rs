@@ -184,15 +184,18 @@ impl RateGuard {
             self.with_state(|s| {
                 if now_ms < s.weight_pause_until_ms || (cost.order && now_ms < s.order_pause_until_ms) {
                     return Err(ExchangeError::Unavailable {
-                        reason: "Binance usage on this IP is near the limit; waiting for the window to roll over".into(),
+                        reason: "Binance usage on this IP is near the limit; waiting for the window to roll over"
+                            .into(),
                     });
                 }
                 Ok(())
             })?;
         }
-        let budgets = self.budgets.read().map(|b| Arc::clone(&b)).map_err(|_| ExchangeError::Unavailable {
-            reason: "rate budget unavailable".into(),
-        })?;
+        let budgets = self
+            .budgets
+            .read()
+            .map(|b| Arc::clone(&b))
+            .map_err(|_| ExchangeError::Unavailable { reason: "rate budget unavailable".into() })?;
         for b in &budgets.budgets {
             let n = match b.limit.kind {
                 RateLimitKind::RequestWeight => cost.weight,
@@ -210,7 +213,10 @@ impl RateGuard {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) | Err(_) => {
                     return Err(ExchangeError::Unavailable {
-                        reason: format!("Bert's own request budget ({}% of Binance's limit) is spent for now", self.budget_pct),
+                        reason: format!(
+                            "Bert's own request budget ({}% of Binance's limit) is spent for now",
+                            self.budget_pct
+                        ),
                     });
                 }
             }

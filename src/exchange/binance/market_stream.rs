@@ -21,17 +21,27 @@ use tokio::sync::mpsc;
 pub enum MarketEvent {
     /// A closed candle of the subscribed interval. During a connection rotation the same
     /// candle can arrive twice: key candles by `open_time`.
-    Candle { symbol: Symbol, candle: Candle },
+    Candle {
+        symbol: Symbol,
+        candle: Candle,
+    },
     /// The latest trade price, from any kline update (open or closed).
-    Price { symbol: Symbol, price: Decimal, time: Timestamp },
+    Price {
+        symbol: Symbol,
+        price: Decimal,
+        time: Timestamp,
+    },
     /// Connected (again): backfill candles missed while down.
     Up,
-    Down { reason: String },
+    Down {
+        reason: String,
+    },
 }
 
 /// The combined stream URL for `symbols` at `interval`.
 pub fn stream_url(base: &str, symbols: &[Symbol], interval: &str) -> String {
-    let streams: Vec<String> = symbols.iter().map(|s| format!("{}@kline_{interval}", s.pair().to_ascii_lowercase())).collect();
+    let streams: Vec<String> =
+        symbols.iter().map(|s| format!("{}@kline_{interval}", s.pair().to_ascii_lowercase())).collect();
     format!("{}/stream?streams={}", base.trim_end_matches('/'), streams.join("/"))
 }
 
@@ -60,7 +70,10 @@ impl Session for MarketStream {
         let now = Timestamp::now().millis();
         let halted = self.guard.halt_remaining_ms(now);
         if halted > 0 {
-            return Err(OpenError { reason: "requests are halted by a rate limit".into(), resume_at_ms: Some(now + halted) });
+            return Err(OpenError {
+                reason: "requests are halted by a rate limit".into(),
+                resume_at_ms: Some(now + halted),
+            });
         }
         Ok((connect(&self.url, &self.guard).await?, ()))
     }

@@ -166,7 +166,10 @@ mod tests {
             "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=IOC&quantity=0.0015&price=50123.4&newClientOrderId=bK3x9Q-16-e1&newOrderRespType=RESULT"
         );
         let q = new_order(&order(OrderKind::Market, None, None)).unwrap();
-        assert_eq!(q.as_str(), "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.0015&newClientOrderId=bK3x9Q-16-e1&newOrderRespType=RESULT");
+        assert_eq!(
+            q.as_str(),
+            "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.0015&newClientOrderId=bK3x9Q-16-e1&newOrderRespType=RESULT"
+        );
         let q = new_order(&order(OrderKind::StopLossLimit, Some(dec!(42000)), Some(dec!(42100.50)))).unwrap();
         assert_eq!(
             q.as_str(),

@@ -91,7 +91,11 @@ impl RestClient {
     pub async fn send(&self, req: &Request) -> Result<Vec<u8>, ExchangeError> {
         match self.send_once(req).await {
             Err(Failure { code: Some(-1021), error }) if req.signed => {
-                tracing::warn!(path = req.path, offset_ms = self.clock.offset_ms(), "Binance says our timestamp is off; re-syncing the clock");
+                tracing::warn!(
+                    path = req.path,
+                    offset_ms = self.clock.offset_ms(),
+                    "Binance says our timestamp is off; re-syncing the clock"
+                );
                 if let Err(e) = self.sync_time().await {
                     tracing::warn!(error = %e, "clock re-sync failed");
                     return Err(error);
@@ -105,7 +109,8 @@ impl RestClient {
     /// Measures the offset to Binance's clock (`GET /api/v3/time`, weight 1).
     pub async fn sync_time(&self) -> Result<i64, ExchangeError> {
         let sent = Timestamp::now();
-        let body = self.send_once(&Request::public("/api/v3/time", QueryBuilder::default(), 1)).await.map_err(|f| f.error)?;
+        let body =
+            self.send_once(&Request::public("/api/v3/time", QueryBuilder::default(), 1)).await.map_err(|f| f.error)?;
         let received = Timestamp::now();
         let server = decode_server_time(&body)?;
         let offset = self.clock.observe(server, sent, received);
@@ -134,10 +139,14 @@ impl RestClient {
         let mut builder = self.http.request(req.method.clone(), &url);
         if req.signed {
             if self.api_key.is_empty() {
-                return Err(ExchangeError::Unavailable { reason: "no Binance API credentials configured".into() }.into());
+                return Err(
+                    ExchangeError::Unavailable { reason: "no Binance API credentials configured".into() }.into()
+                );
             }
-            let mut key = HeaderValue::from_str(self.api_key.expose())
-                .map_err(|_| ExchangeError::Rejected { code: 0, reason: "the API key has characters a header cannot carry".into() })?;
+            let mut key = HeaderValue::from_str(self.api_key.expose()).map_err(|_| ExchangeError::Rejected {
+                code: 0,
+                reason: "the API key has characters a header cannot carry".into(),
+            })?;
             key.set_sensitive(true);
             builder = builder.header("X-MBX-APIKEY", key);
         }
@@ -151,7 +160,8 @@ impl RestClient {
             received,
             self.clock.now().millis(),
         );
-        let retry_after = headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        let retry_after =
+            headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
         let body = response.bytes().await.map_err(|e| map_transport(req.op, e))?;
         tracing::debug!(method = %req.method, path = req.path, status, ms = started.elapsed().as_millis() as u64, "Binance REST");
 

@@ -207,10 +207,7 @@ mod tests {
     fn vector_3_rest_query_plus_body() {
         let query = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC";
         let body = "quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559";
-        assert_eq!(
-            signer().sign_rest(query, body),
-            "0fd168b8ddb4876a0358a8d14d0c9f3da0e9b20c5d52b2a00fcf7d1c602f9a77"
-        );
+        assert_eq!(signer().sign_rest(query, body), "0fd168b8ddb4876a0358a8d14d0c9f3da0e9b20c5d52b2a00fcf7d1c602f9a77");
     }
 
     /// §3.6 vector 4: WebSocket API, ASCII, parameters given unsorted.

@@ -28,11 +28,9 @@ impl BinanceMode {
 
     pub fn default_urls(self) -> BinanceUrls {
         let (rest, ws_api, stream) = match self {
-            BinanceMode::Live => (
-                "https://api.binance.com",
-                "wss://ws-api.binance.com:443/ws-api/v3",
-                "wss://stream.binance.com:9443",
-            ),
+            BinanceMode::Live => {
+                ("https://api.binance.com", "wss://ws-api.binance.com:443/ws-api/v3", "wss://stream.binance.com:9443")
+            }
             BinanceMode::Testnet => (
                 "https://testnet.binance.vision",
                 "wss://ws-api.testnet.binance.vision/ws-api/v3",

@@ -95,7 +95,9 @@ impl UserStream {
     async fn subscribe(&self, ws: &mut Ws, sink: &mpsc::Sender<ExchangeEvent>) -> Result<u64, SubscribeFailure> {
         let request_id = format!("bert-sub-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
         let request = subscribe_request(&request_id, self.api_key.expose(), self.clock.now().millis(), &self.signer);
-        ws.send(Message::Text(request.into())).await.map_err(|e| SubscribeFailure::other(format!("cannot send: {e}")))?;
+        ws.send(Message::Text(request.into()))
+            .await
+            .map_err(|e| SubscribeFailure::other(format!("cannot send: {e}")))?;
         let mut out = Vec::new();
         loop {
             let msg = match ws.next().await {
@@ -105,7 +107,9 @@ impl UserStream {
             };
             let text = match msg {
                 Message::Ping(p) => {
-                    ws.send(Message::Pong(p)).await.map_err(|e| SubscribeFailure::other(format!("cannot pong: {e}")))?;
+                    ws.send(Message::Pong(p))
+                        .await
+                        .map_err(|e| SubscribeFailure::other(format!("cannot pong: {e}")))?;
                     continue;
                 }
                 Message::Text(t) => t,
@@ -125,8 +129,12 @@ impl UserStream {
                             Err(SubscribeFailure::RateLimited { until_ms: local_until })
                         }
                         (_, _, Some(e)) if e.code == -1021 => Err(SubscribeFailure::ClockSkew),
-                        (_, _, Some(e)) => Err(SubscribeFailure::other(format!("subscribe refused ({}): {}", e.code, e.msg))),
-                        (status, _, None) => Err(SubscribeFailure::other(format!("subscribe answered status {status}"))),
+                        (_, _, Some(e)) => {
+                            Err(SubscribeFailure::other(format!("subscribe refused ({}): {}", e.code, e.msg)))
+                        }
+                        (status, _, None) => {
+                            Err(SubscribeFailure::other(format!("subscribe answered status {status}")))
+                        }
                     };
                 }
                 _ => {
@@ -171,7 +179,10 @@ impl Session for UserStream {
         let now = Timestamp::now().millis();
         let halted = self.guard.halt_remaining_ms(now);
         if halted > 0 {
-            return Err(OpenError { reason: "requests are halted by a rate limit".into(), resume_at_ms: Some(now + halted) });
+            return Err(OpenError {
+                reason: "requests are halted by a rate limit".into(),
+                resume_at_ms: Some(now + halted),
+            });
         }
         // Connecting costs 2 weight and subscribing 2; the stream protects positions, so it
         // spends budget without waiting for it.
@@ -191,7 +202,9 @@ impl Session for UserStream {
                     resynced = true;
                     self.rest.sync_time().await.map_err(|e| OpenError::new(format!("clock re-sync failed: {e}")))?;
                 }
-                Err(SubscribeFailure::ClockSkew) => return Err(OpenError::new("subscribe refused: clock skew (-1021)")),
+                Err(SubscribeFailure::ClockSkew) => {
+                    return Err(OpenError::new("subscribe refused: clock skew (-1021)"));
+                }
                 Err(SubscribeFailure::RateLimited { until_ms }) => {
                     return Err(OpenError { reason: "subscribe rate limited".into(), resume_at_ms: Some(until_ms) });
                 }

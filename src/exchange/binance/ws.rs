@@ -67,7 +67,10 @@ pub trait Session: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn config(&self) -> &StreamConfig;
     /// Connects and subscribes. Events that arrive while opening go to `sink`.
-    fn open(&self, sink: &mpsc::Sender<Self::Event>) -> impl Future<Output = Result<(Ws, Self::Conn), OpenError>> + Send;
+    fn open(
+        &self,
+        sink: &mpsc::Sender<Self::Event>,
+    ) -> impl Future<Output = Result<(Ws, Self::Conn), OpenError>> + Send;
     /// Interprets a text frame, pushing the events it carries onto `out`.
     fn on_text(&self, conn: &Self::Conn, text: &str, out: &mut Vec<Self::Event>) -> Flow;
     fn up(&self) -> Self::Event;
@@ -279,8 +282,15 @@ pub async fn supervise<S: Session>(session: Arc<S>, sink: mpsc::Sender<S::Event>
             return;
         }
         generation += 1;
-        let mut current =
-            Pump::spawn(Arc::clone(&session), ws, conn, sink.clone(), cancel.child_token(), rotate_tx.clone(), generation);
+        let mut current = Pump::spawn(
+            Arc::clone(&session),
+            ws,
+            conn,
+            sink.clone(),
+            cancel.child_token(),
+            rotate_tx.clone(),
+            generation,
+        );
         let mut rotate_at = Instant::now() + cfg.rotate_after;
 
         let end = loop {

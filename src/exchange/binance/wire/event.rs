@@ -233,11 +233,7 @@ pub fn decode_user_frame(text: &str, resolver: &impl ResolveSymbol) -> Result<Us
 }
 
 fn parse_event<'a, T: Deserialize<'a>>(text: &'a str, wrapped: bool) -> Result<T, DecodeError> {
-    if wrapped {
-        Ok(serde_json::from_str::<Envelope<T>>(text)?.event)
-    } else {
-        Ok(serde_json::from_str::<T>(text)?)
-    }
+    if wrapped { Ok(serde_json::from_str::<Envelope<T>>(text)?.event) } else { Ok(serde_json::from_str::<T>(text)?) }
 }
 
 fn decode_event_body(
@@ -439,8 +435,10 @@ pub(crate) mod tests {
 
     #[test]
     fn reject_and_expiry_reasons_are_kept() {
-        let rejected = EXECUTION_NEW
-            .replace(r#""x": "NEW", "X": "NEW", "r": "NONE""#, r#""x": "REJECTED", "X": "REJECTED", "r": "INSUFFICIENT_BALANCES""#);
+        let rejected = EXECUTION_NEW.replace(
+            r#""x": "NEW", "X": "NEW", "r": "NONE""#,
+            r#""x": "REJECTED", "X": "REJECTED", "r": "INSUFFICIENT_BALANCES""#,
+        );
         let r = order(&rejected);
         assert_eq!(r.status, OrderStatus::Rejected);
         assert_eq!(r.reason.as_deref(), Some("INSUFFICIENT_BALANCES"));
@@ -455,7 +453,10 @@ pub(crate) mod tests {
         let (_, ev) = event(
             r#"{"subscriptionId":0,"event":{"e":"balanceUpdate","E":1573200697110,"a":"BTC","d":"100.00000000","T":1573200697068}}"#,
         );
-        assert_eq!(ev, UserEvent::BalanceDelta { asset: "BTC".into(), delta: dec!(100), time: Timestamp(1573200697068) });
+        assert_eq!(
+            ev,
+            UserEvent::BalanceDelta { asset: "BTC".into(), delta: dec!(100), time: Timestamp(1573200697068) }
+        );
         let (sub, ev) = event(r#"{"subscriptionId":3,"event":{"e":"eventStreamTerminated","E":1728973001334}}"#);
         assert_eq!((sub, ev), (Some(3), UserEvent::StreamTerminated { time: Timestamp(1728973001334) }));
         let (sub, ev) = event(r#"{"event":{"e":"serverShutdown","E":1770123456789}}"#);
@@ -465,7 +466,9 @@ pub(crate) mod tests {
         );
         let UserEvent::ListStatus(l) = ev else { panic!("{ev:?}") };
         assert_eq!((l.order_list_id, l.list_status_type.as_str(), l.reject_reason), (2, "EXEC_STARTED", None));
-        let (_, ev) = event(r#"{"subscriptionId":0,"event":{"e":"externalLockUpdate","E":1581557507324,"a":"NEO","d":"10.00000000","T":1581557507268}}"#);
+        let (_, ev) = event(
+            r#"{"subscriptionId":0,"event":{"e":"externalLockUpdate","E":1581557507324,"a":"NEO","d":"10.00000000","T":1581557507268}}"#,
+        );
         assert!(matches!(ev, UserEvent::ExternalLock { .. }));
         let (_, ev) = event(r#"{"subscriptionId":0,"event":{"e":"somethingNew","E":1}}"#);
         assert_eq!(ev, UserEvent::Other { kind: "somethingNew".into() });
@@ -501,7 +504,10 @@ pub(crate) mod tests {
             &resolver,
         )
         .unwrap();
-        assert!(matches!(f, UserFrame::Response { id: None, status: 401, error: Some(ApiErrorBody { code: -2015, .. }), .. }));
+        assert!(matches!(
+            f,
+            UserFrame::Response { id: None, status: 401, error: Some(ApiErrorBody { code: -2015, .. }), .. }
+        ));
     }
 
     #[test]

@@ -4,8 +4,8 @@ use super::{DecodeError, symbol};
 use crate::domain::{Candle, Symbol, Timestamp};
 use crate::exchange::binance::symbols::ResolveSymbol;
 use rust_decimal::Decimal;
-use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
@@ -191,7 +191,10 @@ pub(crate) mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].open_time, Timestamp(1499040000000));
         assert_eq!(c[0].close_time, Timestamp(1499644799999));
-        assert_eq!((c[0].open, c[0].high, c[0].low, c[0].close), (dec!(0.01634790), dec!(0.8), dec!(0.015758), dec!(0.015771)));
+        assert_eq!(
+            (c[0].open, c[0].high, c[0].low, c[0].close),
+            (dec!(0.01634790), dec!(0.8), dec!(0.015758), dec!(0.015771))
+        );
         assert_eq!(c[0].volume, dec!(148976.11427815));
         assert_eq!(decode_klines(REST_KLINES.as_bytes(), Timestamp(i64::MAX)).unwrap().len(), 2);
     }
@@ -212,7 +215,10 @@ pub(crate) mod tests {
         assert_eq!(k.symbol.pair(), "BNBBTC");
         assert!(!k.closed);
         assert_eq!(k.interval, "1m");
-        assert_eq!((k.candle.open, k.candle.close, k.candle.high, k.candle.low), (dec!(0.001), dec!(0.002), dec!(0.0025), dec!(0.0015)));
+        assert_eq!(
+            (k.candle.open, k.candle.close, k.candle.high, k.candle.low),
+            (dec!(0.001), dec!(0.002), dec!(0.0025), dec!(0.0015))
+        );
         let closed = STREAM.replace(r#""x":false"#, r#""x":true"#);
         let StreamFrame::Kline(k) = decode_stream_kline(&closed, &resolver).unwrap() else { panic!() };
         assert!(k.closed);
@@ -224,7 +230,10 @@ pub(crate) mod tests {
     fn stream_shutdown_and_others() {
         let s = r#"{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1770123456789}}"#;
         assert_eq!(decode_stream_kline(s, &resolver).unwrap(), StreamFrame::ServerShutdown);
-        assert_eq!(decode_stream_kline(r#"{"e":"serverShutdown","E":1}"#, &resolver).unwrap(), StreamFrame::ServerShutdown);
+        assert_eq!(
+            decode_stream_kline(r#"{"e":"serverShutdown","E":1}"#, &resolver).unwrap(),
+            StreamFrame::ServerShutdown
+        );
         assert_eq!(decode_stream_kline(r#"{"result":null,"id":1}"#, &resolver).unwrap(), StreamFrame::Other);
         assert!(decode_stream_kline(&STREAM.replace("BNBBTC", "NOPE"), &resolver).is_err());
         assert!(decode_stream_kline("nope", &resolver).is_err());
