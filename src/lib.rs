@@ -11,3 +11,4 @@ pub mod market;
 pub mod report;
 pub mod store;
 pub mod strategy;
+pub mod telegram;

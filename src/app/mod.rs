@@ -4,6 +4,7 @@ pub mod backtest;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod driver;
 pub mod journal;
 pub mod sim;
 

@@ -1,0 +1,1 @@
+//! Telegram bot and outbox (placeholder: being written)
