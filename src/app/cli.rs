@@ -19,8 +19,19 @@ pub enum Commands {
     Demo(DemoArgs),
     /// Replay candles through the same engine in memory and print the report.
     Backtest(BacktestArgs),
+    /// Run the service: Telegram bot, engine and exchange, as configured.
+    Run(RunArgs),
+    /// Check the configuration, the exchange (clock, key permissions, symbols) and Telegram.
+    Doctor,
     /// Print the event journal as JSON lines.
     Journal(JournalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Print the effective configuration (secrets masked) and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 #[derive(Debug, Args)]

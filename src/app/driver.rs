@@ -39,6 +39,10 @@ pub struct Metrics {
     pub stream_up: AtomicU64,
     /// Milliseconds between an event being queued and processed (the last one).
     pub event_lag_ms: AtomicI64,
+    /// Telegram answered 429 (the outbox worker counts them).
+    pub telegram_429: AtomicU64,
+    /// Differences reconciliation found and corrected.
+    pub reconcile_corrections: AtomicU64,
 }
 
 /// A clock the driver reads `now` from (injected so tests control time).
@@ -56,11 +60,20 @@ impl Clock for SystemClock {
 }
 
 enum Input {
-    Event { event: Event, queued_at: Timestamp, reply: Option<oneshot::Sender<Vec<Outgoing>>> },
+    Event {
+        event: Event,
+        queued_at: Timestamp,
+        reply: Option<oneshot::Sender<Vec<Outgoing>>>,
+    },
     /// Process without committing and without sending anything: for previews (the engine does
     /// not change state for them), whose answer the caller shows with its own buttons.
-    Peek { event: Event, reply: oneshot::Sender<Vec<Outgoing>> },
-    View { reply: oneshot::Sender<EngineView> },
+    Peek {
+        event: Event,
+        reply: oneshot::Sender<Vec<Outgoing>>,
+    },
+    View {
+        reply: oneshot::Sender<EngineView>,
+    },
     Shutdown,
 }
 

@@ -4,8 +4,11 @@ pub mod backtest;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod doctor;
 pub mod driver;
+pub mod health;
 pub mod journal;
+pub mod run;
 pub mod sim;
 
 use std::fmt;

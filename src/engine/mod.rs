@@ -78,6 +78,9 @@ pub struct Engine {
     prices: HashMap<AssetCode, Decimal>,
     filters: HashMap<Symbol, SymbolFilters>,
     strategies: HashMap<Symbol, Edge70>,
+    /// Open time of the last candle each strategy saw: a candle delivered twice (stream
+    /// rotation, backfill overlap) must not count twice.
+    last_candle: HashMap<Symbol, Timestamp>,
     stream_up: bool,
     stream_down_since: Option<Timestamp>,
     failures: u32,
@@ -105,6 +108,7 @@ impl Engine {
             prices: HashMap::new(),
             filters: HashMap::new(),
             strategies: HashMap::new(),
+            last_candle: HashMap::new(),
             stream_up: true,
             stream_down_since: None,
             failures: 0,
@@ -132,10 +136,13 @@ impl Engine {
     /// Replays candle history silently into the symbol's strategy (no signals, no trades), as
     /// at start-up. A persisted direction is kept unless the history itself decides one.
     pub fn warm_up(&mut self, symbol: Symbol, candles: &[Candle]) {
+        let after = self.last_candle.get(&symbol).copied();
+        let fresh: Vec<Candle> = candles.iter().filter(|c| after.is_none_or(|t| c.open_time > t)).copied().collect();
         let strategy = self.strategies.entry(symbol).or_insert_with(|| Edge70::new(Edge70Params::default()));
-        strategy.warm_up(candles);
-        if let Some(last) = candles.last() {
+        strategy.warm_up(&fresh);
+        if let Some(last) = fresh.last() {
             self.prices.insert(symbol.base, last.close);
+            self.last_candle.insert(symbol, last.open_time);
         }
     }
 
@@ -1017,6 +1024,10 @@ impl Engine {
     // ----- strategy -------------------------------------------------------------------------
 
     fn on_candle(&mut self, symbol: Symbol, candle: &Candle, now: Timestamp, fx: &mut Effects) {
+        if self.last_candle.get(&symbol).is_some_and(|t| candle.open_time <= *t) {
+            return; // seen already (or older than what the strategy has): not a new day
+        }
+        self.last_candle.insert(symbol, candle.open_time);
         self.prices.insert(symbol.base, candle.close);
         let strategy = self.strategies.entry(symbol).or_insert_with(|| Edge70::new(Edge70Params::default()));
         let Some(signal) = strategy.on_candle(candle) else { return };

@@ -464,3 +464,31 @@ fn auto_trade_signal_enters_and_short_signal_exits() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].role, OrderRole::Entry);
 }
+
+#[test]
+fn a_candle_delivered_twice_counts_once() {
+    let mut e = engine();
+    let day = Timestamp::MS_PER_DAY;
+    let candle = |i: i64, high: Decimal, low: Decimal| Candle {
+        open_time: Timestamp(i * day),
+        close_time: Timestamp(i * day + day - 1),
+        open: low,
+        high,
+        low,
+        close: high,
+        volume: dec!(1),
+    };
+    let history: Vec<Candle> = (0..59).map(|i| candle(i, dec!(101), dec!(99))).collect();
+    e.warm_up(btc(), &history);
+    // Replays of history already seen change nothing.
+    e.warm_up(btc(), &history);
+    let breakout = candle(59, dec!(120), dec!(100));
+    let fx = e.process(&Event::Candle { symbol: btc(), candle: breakout }, Timestamp(60 * day));
+    assert!(notices(&fx).iter().any(|n| matches!(n, Notice::Signal { .. })), "{fx:?}");
+    // The same candle again (stream rotation overlap): nothing, and the price stays.
+    let fx = e.process(&Event::Candle { symbol: btc(), candle: breakout }, Timestamp(60 * day + 5));
+    assert!(fx.is_empty());
+    let older = candle(30, dec!(500), dec!(1));
+    assert!(e.process(&Event::Candle { symbol: btc(), candle: older }, Timestamp(61 * day)).is_empty());
+    assert_eq!(e.price(btc()), Some(dec!(120)));
+}

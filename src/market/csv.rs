@@ -405,6 +405,32 @@ mod tests {
         assert_eq!(pair_symbol("BT_CUSDT", usdt()), None);
     }
 
+    proptest::proptest! {
+        /// Whatever the bytes, parsing returns (an error or candles); it never panics.
+        #[test]
+        fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let _ = parse_file("X-1d.csv", &bytes, &mut Vec::new());
+        }
+
+        /// Nor on lines of plausible shape with arbitrary fields (numbers in every notation,
+        /// huge exponents, signs, empty fields).
+        #[test]
+        fn never_panics_on_arbitrary_fields(
+            fields in proptest::collection::vec("[-+0-9eE.]{0,40}|1e[0-9]{1,12}|[0-9]{1,30}", 12),
+        ) {
+            let line = fields.join(",");
+            let mut out = Vec::new();
+            if parse_file("X-1d.csv", line.as_bytes(), &mut out).is_ok() {
+                for c in &out {
+                    proptest::prop_assert!(c.is_sane());
+                    let filters = derive_filters(&out, usdt());
+                    let mut c = *c;
+                    rescale_candle(&mut c, &filters);
+                }
+            }
+        }
+    }
+
     #[test]
     fn time_units() {
         assert_eq!(parse_time("1704067200000", "t"), Ok(Timestamp(JAN1)));

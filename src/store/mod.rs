@@ -31,7 +31,7 @@ mod tables;
 mod tests;
 
 pub use migrate::SCHEMA_VERSION;
-pub use records::{ChatSettings, DeadLetter, JournalEntry, OutboxBody, OutboxRow};
+pub use records::{Button, ChatSettings, DeadLetter, JournalEntry, OutboxBody, OutboxRow};
 
 use crate::domain::{ClosedTrade, Order, Position, PositionId, Timestamp};
 use crate::engine::{Effects, EngineMeta, Event, Outgoing, Snapshot, Write};
@@ -434,6 +434,51 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Up to `limit` queued rows with a seq above `after`, in seq order; each row decoded on its
+    /// own, so one unreadable row (reported as [`StoreError::Corrupt`] next to its seq) does not
+    /// hide the others. The outbox worker reads new rows with it: seqs only grow, so everything
+    /// queued since its last read has a higher seq.
+    #[allow(clippy::type_complexity)]
+    pub fn outbox_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Result<OutboxRow, StoreError>)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(OUTBOX)?;
+        let mut out = Vec::new();
+        let Some(start) = after.checked_add(1) else { return Ok(out) };
+        for item in table.range(start..)? {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item?;
+            out.push((k.value(), codec::decode(OUTBOX.name(), &k.value(), v.value())));
+        }
+        Ok(out)
+    }
+
+    /// Removes several delivered rows in one transaction (one fsync for all: the outbox worker
+    /// batches the rows confirmed while the previous delete was being written). Returns how
+    /// many were still there.
+    pub fn outbox_delete_many(&self, seqs: &[u64]) -> Result<usize, StoreError> {
+        if seqs.is_empty() {
+            return Ok(0);
+        }
+        let txn = self.begin_write()?;
+        let mut removed = 0;
+        {
+            let mut table = txn.open_table(OUTBOX)?;
+            for seq in seqs {
+                if table.remove(*seq)?.is_some() {
+                    removed += 1;
+                }
+            }
+        }
+        finish(txn, removed > 0)?;
+        Ok(removed)
     }
 
     /// How many rows are queued.

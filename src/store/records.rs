@@ -63,6 +63,38 @@ pub enum OutboxBody {
         png: Vec<u8>,
         caption: String,
     },
+    /// Rendered HTML with inline buttons under it (a confirmation, a settings toggle). Never
+    /// merged with other rows. `token`, when set, names the message so that a later
+    /// [`OutboxBody::Edit`] can find it: the outbox worker remembers which Telegram message id
+    /// the token got.
+    Prompt {
+        html: String,
+        #[serde(default)]
+        buttons: Vec<Vec<Button>>,
+        #[serde(default)]
+        token: Option<String>,
+    },
+    /// Replaces the text of a message sent earlier (and its buttons: none means they are
+    /// removed). The target is `message_id` when the writer knows it (a button press carries
+    /// it), otherwise the message a [`OutboxBody::Prompt`] with the same `token` became. Queued
+    /// like any message, so it is delivered after the message it edits.
+    Edit {
+        #[serde(default)]
+        message_id: Option<i32>,
+        #[serde(default)]
+        token: Option<String>,
+        html: String,
+        #[serde(default)]
+        buttons: Vec<Vec<Button>>,
+    },
+}
+
+/// One inline keyboard button: its label and the callback data Telegram sends back when it is
+/// pressed (at most 64 bytes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    pub text: String,
+    pub data: String,
 }
 
 /// A message that could not be delivered and was set aside, with why.

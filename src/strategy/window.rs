@@ -3,21 +3,30 @@
 //! Edge70 asks, for every closed daily candle, "is this high above the highest high of the
 //! previous 59 candles?" Rescanning the window each time costs O(N) per candle; a backtest over
 //! thousands of symbols and years of candles (and parameter sweeps on top) makes that the hot
-//! loop. A *monotonic deque* answers the same question in amortized O(1):
+//! loop, so the windows answer in O(1).
 //!
-//! * the deque holds `(sequence number, value)` pairs whose values are strictly decreasing from
-//!   front to back (for a maximum);
-//! * a push first drops every back entry that is `<=` the new value (they can never be the
-//!   maximum again: the new value is at least as large and stays in the window longer), then
-//!   appends the new value, then drops the front entry if it has slid out of the window;
-//! * the maximum is the front.
+//! # Algorithm: blocks with prefix and suffix maxima (van Herk / Gil-Werman)
 //!
-//! Every value enters and leaves the deque at most once, hence amortized O(1). The deque never
-//! holds more than `N` entries, so after the first allocation it never reallocates.
+//! The stream is cut into blocks of `N` values, stored in a ring of `N` slots. Within the current
+//! (partial) block we keep the running maximum of its values so far, the *prefix*; when a block
+//! completes, we compute once the *suffix* maxima of that block (`suffix[i]` = max of its slots
+//! `i..N`). The last `N` values are always the tail of the previous block (slots `pos..N`, not
+//! yet overwritten) followed by the head of the current one (slots `0..pos`), so
+//!
+//! ```text
+//! max(last N) = max(suffix[pos], prefix)        (just suffix[0] when pos = 0)
+//! ```
+//!
+//! A push costs one store, one comparison, and, once per block, an N-step suffix pass: amortized
+//! O(1), and with branches that are almost always predicted the same way. The textbook
+//! alternative, a monotonic deque, is also amortized O(1), but it pops a data-dependent number
+//! of entries per push, and those mispredicted branches made it about twice as slow as this
+//! (about 24 against 12 ns per candle for Edge70's two windows, measured on the synthetic market).
+//! Memory is two arrays of `N` values, allocated once.
 //!
 //! The minimum is the maximum under reversed ordering ([`std::cmp::Reverse`]), so there is one
-//! implementation. Values only need `Ord + Copy`: the windows are used with
-//! [`rust_decimal::Decimal`] (exact, never `f64`) and tested with integers.
+//! implementation. Values need `Ord + Copy + Default` (the default only fills slots not yet
+//! written). Edge70 uses the windows over integer keys or [`DecimalKey`]s (exact, never `f64`).
 
 use rust_decimal::Decimal;
 use std::cmp::{Ordering, Reverse};
@@ -26,63 +35,71 @@ use std::cmp::{Ordering, Reverse};
 #[derive(Clone, Debug)]
 pub struct RollingMax<T> {
     capacity: usize,
-    /// How many values were ever pushed; also the sequence number of the next value.
+    /// How many values were ever pushed.
     pushed: u64,
-    /// The deque, as a ring buffer whose size is a power of two at least `capacity`, so that
-    /// positions wrap with a mask instead of a branch (this is the hot loop of every backtest).
-    /// Holds `(sequence number, value)`, values strictly decreasing from front to back.
-    ring: Box<[(u64, T)]>,
-    mask: usize,
-    /// Position counters of the deque's front and one past its back (masked on access);
-    /// `back - front` is the deque's length, never more than `capacity`.
-    front: usize,
-    back: usize,
+    /// The last `capacity` values: slots `0..pos` are the current block, `pos..` the previous
+    /// block's tail.
+    ring: Box<[T]>,
+    /// `suffix[i]` = max of the previous block's slots `i..capacity` (valid once a block has
+    /// completed).
+    suffix: Box<[T]>,
+    /// Max of the current block's slots `0..pos` (meaningful when `pos > 0`).
+    prefix: T,
+    /// Next slot to write, in `0..capacity` (0 when the capacity is 0).
+    pos: usize,
 }
 
 impl<T: Ord + Copy + Default> RollingMax<T> {
     /// A window over the last `capacity` values. A capacity of zero is allowed: such a window
     /// is always full and always empty, so [`RollingMax::get`] is always `None`.
     pub fn new(capacity: usize) -> Self {
-        let size = capacity.max(1).next_power_of_two();
         RollingMax {
             capacity,
             pushed: 0,
-            ring: vec![(0, T::default()); size].into_boxed_slice(),
-            mask: size - 1,
-            front: 0,
-            back: 0,
+            ring: vec![T::default(); capacity].into_boxed_slice(),
+            suffix: vec![T::default(); capacity].into_boxed_slice(),
+            prefix: T::default(),
+            pos: 0,
         }
     }
 
     /// Adds a value, evicting the oldest one once the window is full.
     #[inline]
     pub fn push(&mut self, value: T) {
-        let seq = self.pushed;
         self.pushed += 1;
-        if self.capacity == 0 {
+        let Some(slot) = self.ring.get_mut(self.pos) else {
+            // Capacity 0: nothing is ever kept.
             return;
+        };
+        *slot = value;
+        self.prefix = if self.pos == 0 { value } else { self.prefix.max(value) };
+        self.pos += 1;
+        if self.pos == self.capacity {
+            self.complete_block();
         }
-        // After this push the window covers sequence numbers `pushed - capacity ..= seq`. Only
-        // the front can be older than that (entries are in push order, and at most one slides
-        // out per push). Evicting it *before* appending keeps the deque within `capacity`
-        // entries, so the append can never overwrite the front slot of the ring.
-        let oldest_kept = self.pushed.saturating_sub(self.capacity as u64);
-        if self.back != self.front && self.ring[self.front & self.mask].0 < oldest_kept {
-            self.front = self.front.wrapping_add(1);
+    }
+
+    /// The block just filled becomes the previous block: compute its suffix maxima.
+    #[cold]
+    fn complete_block(&mut self) {
+        let mut running: Option<T> = None;
+        for (slot, suffix) in self.ring.iter().zip(self.suffix.iter_mut()).rev() {
+            let m = running.map_or(*slot, |r| r.max(*slot));
+            *suffix = m;
+            running = Some(m);
         }
-        // Drop every entry that can no longer be the maximum: the new value is at least as
-        // large and stays in the window longer.
-        while self.back != self.front && self.ring[self.back.wrapping_sub(1) & self.mask].1 <= value {
-            self.back = self.back.wrapping_sub(1);
-        }
-        self.ring[self.back & self.mask] = (seq, value);
-        self.back = self.back.wrapping_add(1);
+        self.pos = 0;
     }
 
     /// The maximum of the values currently in the window, `None` when it is empty.
     #[inline]
     pub fn get(&self) -> Option<T> {
-        if self.front == self.back { None } else { Some(self.ring[self.front & self.mask].1) }
+        if self.pushed < self.capacity as u64 {
+            // Still in the first block: only the prefix exists.
+            return (self.pos > 0).then_some(self.prefix);
+        }
+        let tail = self.suffix.get(self.pos).copied()?;
+        Some(if self.pos == 0 { tail } else { tail.max(self.prefix) })
     }
 
     /// How many values the window currently covers (at most the capacity).
@@ -108,36 +125,31 @@ impl<T: Ord + Copy + Default> RollingMax<T> {
     /// Forgets every value (the capacity is kept).
     pub fn clear(&mut self) {
         self.pushed = 0;
-        self.front = 0;
-        self.back = 0;
+        self.pos = 0;
     }
 
     /// The same window with every value converted by `f`, or `None` as soon as `f` returns
     /// `None`. `f` must be strictly increasing (`a < b` ⇒ `f(a) < f(b)`), e.g. a rescaling by a
-    /// positive factor: the deque's order is then preserved and the result is a valid window
-    /// over the converted values. Only the live entries are converted.
+    /// positive factor, so that the maxima of converted values are the converted maxima. Only
+    /// the values in use are converted (slots never written keep the default).
     pub fn try_map<U: Ord + Copy + Default>(&self, mut f: impl FnMut(T) -> Option<U>) -> Option<RollingMax<U>> {
-        let mut ring = vec![(0, U::default()); self.ring.len()].into_boxed_slice();
-        let mut pos = self.front;
-        while pos != self.back {
-            let (seq, value) = self.ring[pos & self.mask];
-            ring[pos & self.mask] = (seq, f(value)?);
-            pos = pos.wrapping_add(1);
+        let mut out = RollingMax::new(self.capacity);
+        out.pushed = self.pushed;
+        out.pos = self.pos;
+        let first_block = self.pushed < self.capacity as u64;
+        let used = if first_block { self.pos } else { self.capacity };
+        for (dst, src) in out.ring.iter_mut().zip(&self.ring[..used]) {
+            *dst = f(*src)?;
         }
-        Some(RollingMax {
-            capacity: self.capacity,
-            pushed: self.pushed,
-            ring,
-            mask: self.mask,
-            front: self.front,
-            back: self.back,
-        })
-    }
-
-    /// Entries currently in the deque (for tests of the memory bound).
-    #[cfg(test)]
-    fn deque_len(&self) -> usize {
-        self.back.wrapping_sub(self.front)
+        if !first_block {
+            for (dst, src) in out.suffix.iter_mut().zip(self.suffix.iter()) {
+                *dst = f(*src)?;
+            }
+        }
+        if self.pos > 0 {
+            out.prefix = f(self.prefix)?;
+        }
+        Some(out)
     }
 }
 
@@ -317,9 +329,8 @@ mod tests {
     }
 
     #[test]
-    fn decreasing_run_at_a_power_of_two_capacity() {
-        // The deque is exactly as long as the ring here: the oldest entry must leave before the
-        // newest is written.
+    fn decreasing_run_crosses_blocks() {
+        // Every maximum here comes from the previous block's suffix.
         let mut w = RollingMax::new(4);
         for (v, expected) in [(9, 9), (8, 9), (7, 9), (6, 9), (5, 8), (4, 7), (3, 6), (2, 5)] {
             w.push(v);
@@ -380,7 +391,6 @@ mod tests {
                 prop_assert_eq!(min.get(), naive_min(seen, n));
                 prop_assert_eq!(max.len(), seen.len().min(n));
                 prop_assert_eq!(max.is_full(), seen.len() >= n);
-                prop_assert!(max.deque_len() <= n);
             }
         }
 

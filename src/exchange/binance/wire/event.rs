@@ -9,7 +9,7 @@
 //! type `e`, the second reads the one event struct that type names. Both borrow strings from the
 //! input, so a report allocates little beyond its client id.
 
-use super::{DecodeError, asset, client_id, non_negative, reason, status, symbol, trade_id};
+use super::{DecodeError, asset, client_id, fast, non_negative, reason, status, symbol, trade_id};
 use crate::domain::{Balance, Fill, OrderReport, Timestamp};
 use crate::exchange::binance::symbols::ResolveSymbol;
 use rust_decimal::Decimal;
@@ -123,39 +123,39 @@ struct Envelope<T> {
 
 /// The `executionReport` fields Bert uses (of ~35; the rest are skipped).
 #[derive(Deserialize)]
-struct ExecutionReportWire<'a> {
+pub(crate) struct ExecutionReportWire<'a> {
     #[serde(rename = "s", borrow)]
-    symbol: Cow<'a, str>,
+    pub(crate) symbol: Cow<'a, str>,
     #[serde(rename = "c", borrow)]
-    client_id: Cow<'a, str>,
+    pub(crate) client_id: Cow<'a, str>,
     #[serde(rename = "C", borrow, default)]
-    orig_client_id: Option<Cow<'a, str>>,
+    pub(crate) orig_client_id: Option<Cow<'a, str>>,
     #[serde(rename = "x", borrow)]
-    exec_type: Cow<'a, str>,
+    pub(crate) exec_type: Cow<'a, str>,
     #[serde(rename = "X", borrow)]
-    status: Cow<'a, str>,
+    pub(crate) status: Cow<'a, str>,
     #[serde(rename = "r", borrow, default)]
-    reject_reason: Option<Cow<'a, str>>,
+    pub(crate) reject_reason: Option<Cow<'a, str>>,
     #[serde(rename = "eR", borrow, default)]
-    expiry_reason: Option<Cow<'a, str>>,
+    pub(crate) expiry_reason: Option<Cow<'a, str>>,
     #[serde(rename = "i")]
-    order_id: u64,
+    pub(crate) order_id: u64,
     #[serde(rename = "l", with = "rust_decimal::serde::str")]
-    last_qty: Decimal,
+    pub(crate) last_qty: Decimal,
     #[serde(rename = "L", with = "rust_decimal::serde::str")]
-    last_price: Decimal,
+    pub(crate) last_price: Decimal,
     #[serde(rename = "z", with = "rust_decimal::serde::str")]
-    cum_qty: Decimal,
+    pub(crate) cum_qty: Decimal,
     #[serde(rename = "Z", with = "rust_decimal::serde::str")]
-    cum_quote: Decimal,
+    pub(crate) cum_quote: Decimal,
     #[serde(rename = "n", with = "rust_decimal::serde::str_option", default)]
-    commission: Option<Decimal>,
+    pub(crate) commission: Option<Decimal>,
     #[serde(rename = "N", borrow, default)]
-    commission_asset: Option<Cow<'a, str>>,
+    pub(crate) commission_asset: Option<Cow<'a, str>>,
     #[serde(rename = "T")]
-    transact_time: i64,
+    pub(crate) transact_time: i64,
     #[serde(rename = "t")]
-    trade_id: i64,
+    pub(crate) trade_id: i64,
 }
 
 #[derive(Deserialize)]
@@ -206,6 +206,16 @@ struct TimeOnlyWire {
 
 /// Decodes one WebSocket API text frame.
 pub fn decode_user_frame(text: &str, resolver: &impl ResolveSymbol) -> Result<UserFrame, DecodeError> {
+    if let Some((subscription_id, event)) = fast::envelope(text)
+        && let Some(wire) = fast::execution_report(event)
+    {
+        return Ok(UserFrame::Event { subscription_id, event: UserEvent::Order(execution_report(wire, resolver)?) });
+    }
+    decode_user_frame_serde(text, resolver)
+}
+
+/// [`decode_user_frame`] without the fast path (the reference the fast path is tested against).
+pub(crate) fn decode_user_frame_serde(text: &str, resolver: &impl ResolveSymbol) -> Result<UserFrame, DecodeError> {
     let head: FrameHead<'_> = serde_json::from_str(text)?;
     if let Some(ev) = &head.event {
         let event = decode_event_body(&ev.kind, text, true, resolver)?;
@@ -295,7 +305,23 @@ fn balances(wire: Vec<BalanceWire<'_>>) -> Vec<Balance> {
 
 /// Decodes a bare `executionReport` object (the `event` of a frame).
 pub fn decode_execution_report(text: &str, resolver: &impl ResolveSymbol) -> Result<OrderReport, DecodeError> {
+    match fast::execution_report(text) {
+        Some(wire) => execution_report(wire, resolver),
+        None => execution_report_serde(text, resolver),
+    }
+}
+
+/// [`decode_execution_report`] without the fast path.
+pub(crate) fn execution_report_serde(text: &str, resolver: &impl ResolveSymbol) -> Result<OrderReport, DecodeError> {
     execution_report(serde_json::from_str(text)?, resolver)
+}
+
+#[cfg(test)]
+pub(crate) fn convert_for_timing(
+    w: ExecutionReportWire<'_>,
+    resolver: &impl ResolveSymbol,
+) -> Result<OrderReport, DecodeError> {
+    execution_report(w, resolver)
 }
 
 fn execution_report(w: ExecutionReportWire<'_>, resolver: &impl ResolveSymbol) -> Result<OrderReport, DecodeError> {

@@ -12,6 +12,7 @@
 
 mod account;
 mod event;
+mod fast;
 mod kline;
 mod order;
 
