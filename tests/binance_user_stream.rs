@@ -10,7 +10,7 @@ use bert::domain::{OrderReport, OrderStatus};
 use bert::exchange::binance::{BinanceExchange, Secret};
 use bert::exchange::{Exchange, ExchangeError, ExchangeEvent};
 use common::{config, entry, setup, stop, sym};
-use fake_binance::{FakeBinance, Push};
+use fake_binance::{FakeBinance, Push, SubscribeRejection};
 use rust_decimal_macros::dec;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -232,7 +232,12 @@ async fn rate_limited_subscription_halts_all_requests() {
     let fake = FakeBinance::start().await;
     let ex = BinanceExchange::new(config(&fake)).unwrap();
     let until = bert::domain::Timestamp::now().millis() + 60_000;
-    *fake.shared.reject_subscribe.lock().unwrap() = Some((429, -1003, "Too many requests.".into(), Some(until)));
+    *fake.shared.reject_subscribe.lock().unwrap() = Some(SubscribeRejection {
+        status: 429,
+        code: -1003,
+        msg: "Too many requests.".into(),
+        retry_after_ms: Some(until),
+    });
     let (tx, mut rx) = mpsc::channel(16);
     ex.start_user_stream(tx).await.unwrap();
     assert!(matches!(next(&mut rx).await, ExchangeEvent::StreamDown { .. }));

@@ -195,6 +195,44 @@ pub struct Order {
 }
 
 impl Order {
+    /// A new intent: `PendingNew`, nothing executed, no price set (set `price` / `stop_price`
+    /// for limit and stop orders). It is written to the store before any request leaves.
+    #[allow(clippy::too_many_arguments)]
+    pub fn intent(
+        client_id: ClientOrderId,
+        position: PositionId,
+        symbol: Symbol,
+        side: Side,
+        kind: OrderKind,
+        role: OrderRole,
+        quantity: Decimal,
+        now: Timestamp,
+    ) -> Order {
+        Order {
+            client_id,
+            exchange_id: None,
+            position,
+            symbol,
+            side,
+            kind,
+            role,
+            quantity,
+            price: None,
+            stop_price: None,
+            status: OrderStatus::PendingNew,
+            executed_qty: Decimal::ZERO,
+            executed_quote: Decimal::ZERO,
+            created_at: now,
+            updated_at: now,
+            unknown_since: None,
+            cancel_requested: false,
+            reason: None,
+            applied_qty: Decimal::ZERO,
+            settled: false,
+            retry_at: None,
+        }
+    }
+
     /// Applies a report's status and cumulative quantities. Returns true if anything changed.
     /// Fills are not applied here: the engine de-duplicates them by trade id first.
     pub fn apply(&mut self, report: &OrderReport) -> bool {
@@ -310,29 +348,19 @@ mod tests {
 
     fn sample_order() -> Order {
         let sym = Symbol::parse("BTC", AssetCode::new("USDT").unwrap()).unwrap();
-        Order {
-            client_id: ClientOrderId::derive("t", PositionId(1), OrderRole::Entry, 1),
-            exchange_id: None,
-            position: PositionId(1),
-            symbol: sym,
-            side: Side::Buy,
-            kind: OrderKind::LimitIoc,
-            role: OrderRole::Entry,
-            quantity: Decimal::from(1000),
-            price: Some(Decimal::from(10)),
-            stop_price: None,
-            status: PendingNew,
-            executed_qty: Decimal::ZERO,
-            executed_quote: Decimal::ZERO,
-            created_at: Timestamp(0),
-            updated_at: Timestamp(0),
-            unknown_since: None,
-            cancel_requested: false,
-            reason: None,
-            applied_qty: Decimal::ZERO,
-            settled: false,
-            retry_at: None,
-        }
+        let id = ClientOrderId::derive("t", PositionId(1), OrderRole::Entry, 1);
+        let mut o = Order::intent(
+            id,
+            PositionId(1),
+            sym,
+            Side::Buy,
+            OrderKind::LimitIoc,
+            OrderRole::Entry,
+            Decimal::from(1000),
+            Timestamp(0),
+        );
+        o.price = Some(Decimal::from(10));
+        o
     }
 
     fn report(status: OrderStatus, cum: Decimal) -> OrderReport {

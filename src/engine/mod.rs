@@ -432,29 +432,8 @@ impl Engine {
         now: Timestamp,
         customize: impl FnOnce(&mut Order),
     ) -> Order {
-        let mut order = Order {
-            client_id: ClientOrderId::derive(&self.tag, pos.id, role, attempt),
-            exchange_id: None,
-            position: pos.id,
-            symbol: pos.symbol,
-            side,
-            kind,
-            role,
-            quantity,
-            price: None,
-            stop_price: None,
-            status: OrderStatus::PendingNew,
-            executed_qty: Decimal::ZERO,
-            executed_quote: Decimal::ZERO,
-            created_at: now,
-            updated_at: now,
-            unknown_since: None,
-            cancel_requested: false,
-            reason: None,
-            applied_qty: Decimal::ZERO,
-            settled: false,
-            retry_at: None,
-        };
+        let id = ClientOrderId::derive(&self.tag, pos.id, role, attempt);
+        let mut order = Order::intent(id, pos.id, pos.symbol, side, kind, role, quantity, now);
         customize(&mut order);
         order
     }

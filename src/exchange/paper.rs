@@ -492,29 +492,19 @@ mod tests {
         price: Option<Decimal>,
         stop: Option<Decimal>,
     ) -> Order {
-        Order {
-            client_id: ClientOrderId::derive("t", PositionId(1), role, 1),
-            exchange_id: None,
-            position: PositionId(1),
-            symbol: btc(),
+        let mut o = Order::intent(
+            ClientOrderId::derive("t", PositionId(1), role, 1),
+            PositionId(1),
+            btc(),
             side,
             kind,
             role,
-            quantity: qty,
-            price,
-            stop_price: stop,
-            status: OrderStatus::PendingNew,
-            executed_qty: Decimal::ZERO,
-            executed_quote: Decimal::ZERO,
-            created_at: Timestamp(0),
-            updated_at: Timestamp(0),
-            unknown_since: None,
-            cancel_requested: false,
-            reason: None,
-            applied_qty: Decimal::ZERO,
-            settled: false,
-            retry_at: None,
-        }
+            qty,
+            Timestamp(0),
+        );
+        o.price = price;
+        o.stop_price = stop;
+        o
     }
 
     #[test]

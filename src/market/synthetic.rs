@@ -27,7 +27,8 @@
 //! platform and compiler version. Generating 1100 days × 6 symbols takes well under a
 //! millisecond in release builds.
 
-use super::MarketSeries;
+/// Re-exported so `market::synthetic::MarketSeries` names the same type as `market::MarketSeries`.
+pub use super::MarketSeries;
 use crate::domain::{AssetCode, Candle, Decimal, Symbol, SymbolFilters, Timestamp};
 
 /// The seed of the built-in market (`default_market`).

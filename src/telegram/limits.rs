@@ -42,14 +42,17 @@ impl OutboxLimits {
     pub const TELEGRAM: OutboxLimits = OutboxLimits {
         per_chat: Duration::from_secs(1),
         per_group: Duration::from_secs(3),
-        global: Duration::from_nanos(1_000_000_000 / 30),
+        // Rounded up, so 30 messages never fit in one second.
+        global: Duration::from_nanos(1_000_000_000_u64.div_ceil(30)),
     };
 
     /// Every limit `factor` times faster (tests and benchmarks run the real logic against a
     /// fake enforcing the same scaled limits). A factor of 0 is treated as 1.
     pub fn scaled(self, factor: u32) -> OutboxLimits {
-        let f = factor.max(1);
-        OutboxLimits { per_chat: self.per_chat / f, per_group: self.per_group / f, global: self.global / f }
+        let f = u128::from(factor.max(1));
+        // Rounded up: a scaled limit is never looser than the exact fraction.
+        let div = |d: Duration| Duration::from_nanos(u64::try_from(d.as_nanos().div_ceil(f)).unwrap_or(u64::MAX));
+        OutboxLimits { per_chat: div(self.per_chat), per_group: div(self.per_group), global: div(self.global) }
     }
 
     /// The interval that applies to one chat (groups have negative ids).
@@ -206,6 +209,16 @@ impl<C: LimitClock> Limiter<C> {
                 Err(Blocked::Chat(wait))
             }
         }
+    }
+
+    /// Makes `chat` wait at least `wait` from now, on top of its quota. The worker calls it
+    /// with "interval after the request actually left": a permit is taken when a step starts,
+    /// and local delays before the request (a slow disk read while building the message) must
+    /// not shrink the gap Telegram sees between two messages.
+    pub fn defer(&mut self, chat: i64, wait: Duration) {
+        let at = self.clock.now() + wait;
+        let ready = self.ready.entry(chat).or_insert(at);
+        *ready = (*ready).max(at);
     }
 
     /// Forgets chats whose limits have long expired (memory stays bounded by active chats).

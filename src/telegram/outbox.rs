@@ -354,6 +354,9 @@ enum Outcome {
 
 type StepResult = (Option<Box<Job>>, Outcome);
 
+/// A step's result and when its request (if any) left.
+type StepReport = (StepResult, Option<Instant>);
+
 // ----- the scheduler ------------------------------------------------------------------------
 
 #[derive(Default)]
@@ -370,7 +373,7 @@ struct Scheduler {
     mirror: Mirror,
     chats: HashMap<i64, ChatState>,
     limiter: Limiter,
-    tasks: JoinSet<(i64, Result<StepResult, String>)>,
+    tasks: JoinSet<(i64, Result<StepReport, String>)>,
     pause_until: Option<Instant>,
     pause_failures: u32,
     full_reload: bool,
@@ -538,12 +541,12 @@ impl Scheduler {
         wake
     }
 
-    fn apply(&mut self, chat: i64, result: Result<StepResult, String>) {
+    fn apply(&mut self, chat: i64, result: Result<StepReport, String>) {
         let now = Instant::now();
         let config = self.shared.config.clone();
         let st = self.chats.entry(chat).or_default();
         st.busy = false;
-        let (job, outcome) = match result {
+        let ((job, outcome), requested) = match result {
             Ok(r) => r,
             Err(panic) => {
                 tracing::error!(chat, panic, "outbox step panicked; backing off");
@@ -553,6 +556,10 @@ impl Scheduler {
                 return;
             }
         };
+        if let Some(at) = requested {
+            let gap = config.limits.interval_for(chat);
+            self.limiter.defer(chat, (at + gap).saturating_duration_since(now));
+        }
         match outcome {
             Outcome::Progress => {
                 st.job = job;
@@ -628,6 +635,19 @@ async fn step(
     job: Option<Box<Job>>,
     candidates: Vec<(u64, OutboxRow)>,
     backlog: usize,
+) -> StepReport {
+    let mut requested = None;
+    let result = step_inner(&sh, chat, job, candidates, backlog, &mut requested).await;
+    (result, requested)
+}
+
+async fn step_inner(
+    sh: &Arc<Shared>,
+    chat: i64,
+    job: Option<Box<Job>>,
+    candidates: Vec<(u64, OutboxRow)>,
+    backlog: usize,
+    requested: &mut Option<Instant>,
 ) -> StepResult {
     let mut job = match job {
         Some(job) => job,
@@ -655,16 +675,17 @@ async fn step(
         }
     };
     if !job.all_sent() {
-        match send(&sh, chat, &mut job).await {
+        *requested = Some(Instant::now());
+        match send(sh, chat, &mut job).await {
             Ok(()) => {}
             Err(SendError::NotModified) => job.next += 1,
-            Err(e) => return failed(&sh, chat, job, e).await,
+            Err(e) => return failed(sh, chat, job, e).await,
         }
         if !job.all_sent() {
             return (Some(job), Outcome::Progress);
         }
     }
-    finish(&sh, chat, job).await
+    finish(sh, chat, job).await
 }
 
 /// Sends the job's next part.

@@ -44,14 +44,14 @@ pub async fn setup() -> (FakeBinance, BinanceExchange) {
     (fake, ex)
 }
 
+/// `prices` is (limit price, stop price).
 pub fn order(
     symbol: Symbol,
     kind: OrderKind,
     side: Side,
     role: OrderRole,
     qty: Decimal,
-    price: Option<Decimal>,
-    stop: Option<Decimal>,
+    (price, stop): (Option<Decimal>, Option<Decimal>),
     position: u64,
 ) -> Order {
     Order {
@@ -80,13 +80,13 @@ pub fn order(
 }
 
 pub fn entry(symbol: Symbol, qty: Decimal, limit: Decimal, position: u64) -> Order {
-    order(symbol, OrderKind::LimitIoc, Side::Buy, OrderRole::Entry, qty, Some(limit), None, position)
+    order(symbol, OrderKind::LimitIoc, Side::Buy, OrderRole::Entry, qty, (Some(limit), None), position)
 }
 
 pub fn stop(symbol: Symbol, qty: Decimal, stop: Decimal, limit: Decimal, position: u64) -> Order {
-    order(symbol, OrderKind::StopLossLimit, Side::Sell, OrderRole::Stop, qty, Some(limit), Some(stop), position)
+    order(symbol, OrderKind::StopLossLimit, Side::Sell, OrderRole::Stop, qty, (Some(limit), Some(stop)), position)
 }
 
 pub fn market_sell(symbol: Symbol, qty: Decimal, position: u64) -> Order {
-    order(symbol, OrderKind::Market, Side::Sell, OrderRole::Exit, qty, None, None, position)
+    order(symbol, OrderKind::Market, Side::Sell, OrderRole::Exit, qty, (None, None), position)
 }

@@ -44,6 +44,16 @@ pub enum Push {
     Kline(String, serde_json::Value),
 }
 
+/// An error answer to `userDataStream.subscribe.signature`.
+#[derive(Clone, Debug)]
+pub struct SubscribeRejection {
+    pub status: u16,
+    pub code: i64,
+    pub msg: String,
+    /// `error.data.retryAfter`, epoch ms.
+    pub retry_after_ms: Option<i64>,
+}
+
 /// What the WebSocket side observed.
 #[derive(Debug, Default)]
 pub struct WsLog {
@@ -62,8 +72,8 @@ pub struct Shared {
     pub ws: Mutex<WsLog>,
     /// Ping interval for WebSocket connections (Binance: 20 s).
     pub ping_every: Mutex<Duration>,
-    /// Refuse WebSocket API subscriptions with this (status, code, msg, retryAfter ms).
-    pub reject_subscribe: Mutex<Option<(u16, i64, String, Option<i64>)>>,
+    /// Refuse WebSocket API subscriptions with this answer.
+    pub reject_subscribe: Mutex<Option<SubscribeRejection>>,
 }
 
 impl Shared {

@@ -754,7 +754,7 @@ impl State {
         let balances: Vec<Value> = self
             .balances
             .iter()
-            .filter(|(_, (f, l))| !omit || !(f.is_zero() && l.is_zero()))
+            .filter(|(_, (f, l))| !(omit && f.is_zero() && l.is_zero()))
             .map(|(a, (f, l))| json!({"asset": a, "free": f.to_string(), "locked": l.to_string()}))
             .collect();
         json!({

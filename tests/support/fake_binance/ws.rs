@@ -41,11 +41,10 @@ fn subscribe_answer(
 ) -> (Value, Option<u64>) {
     let error =
         |status: u16, code: i64, msg: &str| json!({"id": id, "status": status, "error": {"code": code, "msg": msg}});
-    if let Some((status, code, msg, retry)) = shared.reject_subscribe.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    {
-        let mut e = error(status, code, &msg);
-        if let Some(r) = retry {
-            e["error"]["data"] = json!({"serverTime": shared.lock().now_ms(), "retryAfter": r});
+    if let Some(r) = shared.reject_subscribe.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+        let mut e = error(r.status, r.code, &r.msg);
+        if let Some(retry) = r.retry_after_ms {
+            e["error"]["data"] = json!({"serverTime": shared.lock().now_ms(), "retryAfter": retry});
         }
         return (e, None);
     }

@@ -316,14 +316,6 @@ pub(crate) fn execution_report_serde(text: &str, resolver: &impl ResolveSymbol) 
     execution_report(serde_json::from_str(text)?, resolver)
 }
 
-#[cfg(test)]
-pub(crate) fn convert_for_timing(
-    w: ExecutionReportWire<'_>,
-    resolver: &impl ResolveSymbol,
-) -> Result<OrderReport, DecodeError> {
-    execution_report(w, resolver)
-}
-
 fn execution_report(w: ExecutionReportWire<'_>, resolver: &impl ResolveSymbol) -> Result<OrderReport, DecodeError> {
     let sym = symbol(resolver, &w.symbol)?;
     // On a cancel report Binance puts the cancel request's id in `c` and the order's own id in

@@ -362,34 +362,3 @@ mod tests {
         }
     }
 }
-
-#[cfg(test)]
-mod timing {
-    use super::*;
-    use crate::exchange::binance::wire::test_util::resolver;
-    use std::hint::black_box;
-
-    const EV: &str = r#"{"e":"executionReport","E":1719467634107,"s":"BTCUSDT","c":"bK3x9Q-16-e1","S":"BUY","o":"LIMIT","f":"IOC","q":"0.01000000","p":"50100.00000000","P":"0.00000000","F":"0.00000000","g":-1,"C":"","x":"TRADE","X":"PARTIALLY_FILLED","r":"NONE","i":32,"l":"0.00400000","z":"0.00400000","L":"50000.00000000","n":"0.00000400","N":"BTC","T":1719467634105,"t":7,"I":63,"w":false,"m":false,"M":true,"O":1719467634105,"Z":"200.00000000","Y":"200.00000000","Q":"0.00000000","W":1719467634105,"V":"EXPIRE_MAKER"}"#;
-
-    fn time<T>(name: &str, mut f: impl FnMut() -> T) {
-        let mut best = f64::MAX;
-        for _ in 0..7 {
-            let t = std::time::Instant::now();
-            for _ in 0..100_000 {
-                black_box(f());
-            }
-            best = best.min(t.elapsed().as_nanos() as f64 / 100_000.0);
-        }
-        println!("{name}: {best:.0} ns");
-    }
-
-    #[test]
-    #[ignore]
-    fn timing() {
-        time("scan only", || scan_object(black_box(EV), |_, _| Some(())));
-        time("wire", || execution_report(black_box(EV)).map(|w| w.order_id));
-        time("wire+convert", || {
-            execution_report(black_box(EV)).map(|w| super::super::event::convert_for_timing(w, &resolver))
-        });
-    }
-}
