@@ -2,7 +2,7 @@
 //! signing an order request (target < 5 µs).
 
 use bert::domain::{
-    AssetCode, ClientOrderId, Decimal, Order, OrderKind, OrderRole, OrderStatus, PositionId, Side, Symbol, Timestamp,
+    AssetCode, ClientOrderId, Decimal, Order, OrderKind, OrderRole, PositionId, Side, Symbol, Timestamp,
 };
 use bert::exchange::binance::request::new_order;
 use bert::exchange::binance::sign::{Secret, Signer};
@@ -36,29 +36,18 @@ fn decode(c: &mut Criterion) {
 fn sign(c: &mut Criterion) {
     let signer = Signer::new(&Secret::new("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"));
     let d = |s: &str| Decimal::from_str(s).unwrap();
-    let order = Order {
-        client_id: ClientOrderId::derive("K3x9Q", PositionId(42), OrderRole::Stop, 1),
-        exchange_id: None,
-        position: PositionId(42),
-        symbol: btc(),
-        side: Side::Sell,
-        kind: OrderKind::StopLossLimit,
-        role: OrderRole::Stop,
-        quantity: d("0.01234"),
-        price: Some(d("42000.10")),
-        stop_price: Some(d("42100.50")),
-        status: OrderStatus::PendingNew,
-        executed_qty: Decimal::ZERO,
-        executed_quote: Decimal::ZERO,
-        created_at: Timestamp(0),
-        updated_at: Timestamp(0),
-        unknown_since: None,
-        cancel_requested: false,
-        reason: None,
-        applied_qty: Decimal::ZERO,
-        settled: false,
-        retry_at: None,
-    };
+    let mut order = Order::intent(
+        ClientOrderId::derive("K3x9Q", PositionId(42), OrderRole::Stop, 1),
+        PositionId(42),
+        btc(),
+        Side::Sell,
+        OrderKind::StopLossLimit,
+        OrderRole::Stop,
+        d("0.01234"),
+        Timestamp(0),
+    );
+    order.price = Some(d("42000.10"));
+    order.stop_price = Some(d("42100.50"));
     c.bench_function("order request build + sign", |b| {
         b.iter(|| {
             let mut q = new_order(black_box(&order)).unwrap();

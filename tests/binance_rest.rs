@@ -400,3 +400,59 @@ async fn signed_requests_without_credentials_are_refused_locally() {
     // Public market data still works.
     assert_eq!(ex.daily_candles(sym("BTC"), 10).await.unwrap().len(), 10);
 }
+
+/// Moving a stop with one cancel-replace request, and each way it can go.
+#[tokio::test]
+async fn cancel_replace_moves_a_stop_and_reports_partial_failure() {
+    use bert::exchange::binance::ReplaceOutcome;
+    let (fake, ex) = setup().await;
+    let old = stop(sym("BTC"), dec!(0.5), dec!(45000), dec!(44900), 20);
+    ex.place(&old).await.unwrap();
+    let mut new = stop(sym("BTC"), dec!(0.5), dec!(46000), dec!(45900), 20);
+    new.client_id = bert::domain::ClientOrderId::parse("bT3st-k-s2").unwrap();
+
+    let out = ex.cancel_replace(&old.client_id, &new).await.unwrap();
+    let ReplaceOutcome::Replaced { canceled, placed } = out else { panic!("{out:?}") };
+    assert_eq!((canceled.client_id, canceled.status), (old.client_id.clone(), OrderStatus::Canceled));
+    assert_eq!((placed.client_id.clone(), placed.status), (new.client_id.clone(), OrderStatus::New));
+    let p = fake.last_params("/api/v3/order/cancelReplace").unwrap();
+    assert_eq!((p["cancelReplaceMode"].as_str(), p["stopPrice"].as_str()), ("STOP_ON_FAILURE", "46000"));
+    assert_eq!(ex.open_orders(Some(sym("BTC"))).await.unwrap().len(), 1);
+
+    // The old order is gone: nothing happens, NotFound.
+    assert_eq!(ex.cancel_replace(&old.client_id, &new).await, Err(ExchangeError::NotFound));
+
+    // A new stop above the market: Binance cancels the old one and refuses the new one.
+    let mut bad = stop(sym("BTC"), dec!(0.5), dec!(51000), dec!(50900), 20);
+    bad.client_id = bert::domain::ClientOrderId::parse("bT3st-k-s3").unwrap();
+    let out = ex.cancel_replace(&new.client_id, &bad).await.unwrap();
+    let ReplaceOutcome::CanceledOnly { canceled: Some(c), code: -2010, reason } = out else { panic!("{out:?}") };
+    assert_eq!((c.client_id, reason.as_str()), (new.client_id.clone(), "Order would trigger immediately."));
+    assert!(ex.open_orders(None).await.unwrap().is_empty(), "the position has no stop now");
+
+    // A new stop off the tick grid: refused before anything happens.
+    ex.place(&old_again(&old)).await.unwrap();
+    let mut off = stop(sym("BTC"), dec!(0.5), dec!(46000.005), dec!(45900), 20);
+    off.client_id = bert::domain::ClientOrderId::parse("bT3st-k-s4").unwrap();
+    let err = ex.cancel_replace(&old_again(&old).client_id, &off).await.unwrap_err();
+    assert_eq!(err, ExchangeError::Rejected { code: -1013, reason: "Filter failure: PRICE_FILTER".into() });
+    assert_eq!(ex.open_orders(None).await.unwrap().len(), 1, "the old stop still stands");
+
+    // A lost answer: unknown, to be resolved by querying both ids.
+    fake.fault(Endpoint::CancelReplace, Fault::AcceptThenHang);
+    let err = ex.cancel_replace(&old_again(&old).client_id, &new_again(&new)).await.unwrap_err();
+    assert!(err.is_unknown_outcome(), "{err:?}");
+    fake.assert_no_signature_errors();
+}
+
+fn old_again(o: &bert::domain::Order) -> bert::domain::Order {
+    let mut o = o.clone();
+    o.client_id = bert::domain::ClientOrderId::parse("bT3st-k-s5").unwrap();
+    o
+}
+
+fn new_again(o: &bert::domain::Order) -> bert::domain::Order {
+    let mut o = o.clone();
+    o.client_id = bert::domain::ClientOrderId::parse("bT3st-k-s6").unwrap();
+    o
+}

@@ -193,3 +193,17 @@ breaker-reason-reconciliation = reconciliation with the exchange failed
 
 console-unavailable = /{ $command } is not available in the console.
 console-quit-hint = Type quit to leave.
+
+## Reconciliation and lifecycle
+
+refusal-not-reconciled = Bert is still checking the exchange after a restart. Try again in a moment.
+reconcile-order-changed = Reconciliation: order { $id } ({ $base }) is { $status } on the exchange. Bert had missed that and has caught up.
+reconcile-unknown-order = Reconciliation: order { $id } on { $base } rests on the exchange, but Bert has no record of it. Check it on Binance.
+reconcile-balance-short = Reconciliation: Bert's { $base } position is { $position }, but the account holds { $held }. Was some sold outside Bert?
+started =
+    { $count ->
+        [0] Bert started. No open positions.
+        [one] Bert started with { $count } open position.
+       *[other] Bert started with { $count } open positions.
+    }
+stopping = Bert is shutting down. Open positions stay protected by their stops on the exchange.

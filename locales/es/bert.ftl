@@ -189,3 +189,17 @@ breaker-reason-reconciliation = falló la conciliación con el exchange
 
 console-unavailable = /{ $command } no está disponible en la consola.
 console-quit-hint = Escribe quit para salir.
+
+## Reconciliation and lifecycle
+
+refusal-not-reconciled = Tras el reinicio, Bert aún está revisando el exchange. Inténtalo de nuevo en un momento.
+reconcile-order-changed = Conciliación: la orden { $id } ({ $base }) está { $status } en el exchange. Bert no se había enterado y ya la ha aplicado.
+reconcile-unknown-order = Conciliación: la orden { $id } de { $base } está en el exchange, pero Bert no tiene registro de ella. Revísala en Binance.
+reconcile-balance-short = Conciliación: la posición de Bert en { $base } es { $position }, pero la cuenta tiene { $held }. ¿Se vendió algo fuera de Bert?
+started =
+    { $count ->
+        [0] Bert se ha iniciado. No hay posiciones abiertas.
+        [one] Bert se ha iniciado con { $count } posición abierta.
+       *[other] Bert se ha iniciado con { $count } posiciones abiertas.
+    }
+stopping = Bert se está deteniendo. Las posiciones abiertas siguen protegidas por sus stops en el exchange.

@@ -198,3 +198,18 @@ breaker-reason-reconciliation = не удалась сверка с биржей
 
 console-unavailable = Команда /{ $command } недоступна в консоли.
 console-quit-hint = Чтобы выйти, наберите quit.
+
+## Reconciliation and lifecycle
+
+refusal-not-reconciled = После перезапуска Bert ещё сверяется с биржей. Попробуйте через минуту.
+reconcile-order-changed = Сверка: ордер { $id } ({ $base }) на бирже в статусе { $status }. Bert это пропустил и теперь учёл.
+reconcile-unknown-order = Сверка: ордер { $id } по { $base } стоит на бирже, но у Bert нет о нём записи. Проверьте его на Binance.
+reconcile-balance-short = Сверка: позиция Bert по { $base } — { $position }, а на счёте { $held }. Часть продана в обход Bert?
+started =
+    { $count ->
+        [0] Bert запущен. Открытых позиций нет.
+        [one] Bert запущен, открыта { $count } позиция.
+        [few] Bert запущен, открыто { $count } позиции.
+       *[other] Bert запущен, открыто { $count } позиций.
+    }
+stopping = Bert останавливается. Открытые позиции остаются защищены стопами на бирже.

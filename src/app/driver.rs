@@ -82,6 +82,8 @@ enum Input {
 pub struct EngineView {
     pub status: crate::engine::StatusView,
     pub positions: Vec<crate::engine::PositionView>,
+    /// Orders not yet final, for reconciliation to ask the exchange about.
+    pub open_orders: Vec<(crate::domain::Symbol, crate::domain::ClientOrderId)>,
 }
 
 /// The engine is gone (shut down or failed).
@@ -190,7 +192,11 @@ fn engine_loop<E: Exchange>(
         match input {
             Input::Shutdown => break,
             Input::View { reply } => {
-                let _ = reply.send(EngineView { status: engine.status_view(), positions: engine.position_views() });
+                let _ = reply.send(EngineView {
+                    status: engine.status_view(),
+                    positions: engine.position_views(),
+                    open_orders: engine.open_orders().map(|o| (o.symbol, o.client_id.clone())).collect(),
+                });
             }
             Input::Peek { event, reply } => {
                 let fx = engine.process(&event, clock.now());

@@ -173,7 +173,17 @@ async fn serve<E: Exchange>(
     // The user data stream, forwarded into the engine.
     let (user_tx, user_rx) = mpsc::channel::<ExchangeEvent>(1024);
     exchange.start_user_stream(user_tx).await.map_err(|e| failed("cannot start the user data stream", &e))?;
-    tasks.spawn(forward_user_events(user_rx, handle.clone(), shutdown.clone()));
+    let reconnected = Arc::new(Notify::new());
+    tasks.spawn(forward_user_events(user_rx, handle.clone(), reconnected.clone(), shutdown.clone()));
+    // Reconciliation now (entries stay blocked until it succeeds), every 5 minutes, and after
+    // every reconnect of the user stream.
+    tasks.spawn(super::reconcile::run(
+        handle.clone(),
+        exchange.clone(),
+        metrics.clone(),
+        reconnected,
+        shutdown.clone(),
+    ));
     // Market data: closed daily candles for Edge70, prices for P&L and the paper exchange.
     let (market_tx, market_rx) = mpsc::channel::<MarketEvent>(1024);
     let market_task = market.start_market_stream(&known, "1d", market_tx);
@@ -193,6 +203,7 @@ async fn serve<E: Exchange>(
     tracing::info!(exchange = %config.exchange, symbols = known.len(), "bert is running");
 
     shutdown.cancelled().await;
+    let _ = handle.submit(Event::Stopping).await;
     // Intake stops (every task watches the token); the engine finishes what is queued and stops.
     market.shutdown();
     market_task.abort();
@@ -211,14 +222,24 @@ async fn serve<E: Exchange>(
     Ok(())
 }
 
-async fn forward_user_events(mut rx: mpsc::Receiver<ExchangeEvent>, handle: EngineHandle, stop: CancellationToken) {
+async fn forward_user_events(
+    mut rx: mpsc::Receiver<ExchangeEvent>,
+    handle: EngineHandle,
+    reconnected: Arc<Notify>,
+    stop: CancellationToken,
+) {
     loop {
-        tokio::select! {
+        let e = tokio::select! {
             _ = stop.cancelled() => break,
-            e = rx.recv() => match e {
-                Some(e) => if handle.send(Event::Exchange(e)).await.is_err() { break },
-                None => break,
-            },
+            e = rx.recv() => match e { Some(e) => e, None => break },
+        };
+        let up = e == ExchangeEvent::StreamUp;
+        if handle.send(Event::Exchange(e)).await.is_err() {
+            break;
+        }
+        if up {
+            // Reports sent while we were away are not replayed: ask the exchange.
+            reconnected.notify_one();
         }
     }
 }

@@ -15,7 +15,9 @@ use super::format::{escape_html, sanitize};
 use super::parse::ParseError;
 pub use super::split::{TELEGRAM_LIMIT, split_message};
 use crate::domain::{EntryReason, ExitReason, Symbol};
-use crate::engine::{BalanceLine, BreakerReason, EntryPlan, Notice, PositionView, Refusal, SizeBound, StatusView};
+use crate::engine::{
+    BalanceLine, BreakerReason, EntryPlan, Finding, Notice, PositionView, Refusal, SizeBound, StatusView,
+};
 use crate::i18n::{Arg, Lang, fmt_money, fmt_pct, fmt_price, fmt_qty, fmt_share, fmt_signed_money, tr, tr_html};
 use crate::strategy::edge70::{Direction, SignalKind};
 use rust_decimal::Decimal;
@@ -319,6 +321,11 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
             lines.push(with_icon("🛑", c.t("breaker-opened", &[("reason", Arg::from(reason))])));
         }
         Notice::BreakerClosed => lines.push(with_icon("✅", c.t("breaker-closed", &[]))),
+        Notice::Reconciliation(finding) => lines.push(with_icon("🔎", reconciliation(&c, finding))),
+        Notice::Started { open_positions } => {
+            lines.push(with_icon("🚀", c.t("started", &[("count", Arg::from(*open_positions as u32))])))
+        }
+        Notice::Stopping => lines.push(with_icon("💤", c.t("stopping", &[]))),
     }
     lines.join("\n")
 }
@@ -342,6 +349,7 @@ fn refusal(c: &Ctx, r: &Refusal) -> String {
         }
         Refusal::Filters { detail } => c.t("refusal-filters", &[("detail", c.text(detail))]),
         Refusal::NoPortfolio => c.t("refusal-no-portfolio", &[]),
+        Refusal::NotReconciled => c.t("refusal-not-reconciled", &[]),
     }
 }
 
@@ -384,6 +392,22 @@ fn exit_reason(c: &Ctx, reason: &ExitReason) -> String {
         ExitReason::Signal => c.t("exit-reason-signal", &[]),
         ExitReason::StopHit => c.t("exit-reason-stop-hit", &[]),
         ExitReason::Unprotectable => c.t("exit-reason-unprotectable", &[]),
+    }
+}
+
+fn reconciliation(c: &Ctx, finding: &Finding) -> String {
+    match finding {
+        Finding::OrderChanged { symbol, client_id, status } => c.t(
+            "reconcile-order-changed",
+            &[("id", c.code(client_id)), ("base", c.base(symbol)), ("status", c.text(status))],
+        ),
+        Finding::UnknownOrder { symbol, client_id } => {
+            c.t("reconcile-unknown-order", &[("id", c.code(client_id)), ("base", c.base(symbol))])
+        }
+        Finding::BalanceShort { symbol, position, held } => c.t(
+            "reconcile-balance-short",
+            &[("base", c.base(symbol)), ("position", c.qty(*position)), ("held", c.qty(*held))],
+        ),
     }
 }
 

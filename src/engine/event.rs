@@ -72,8 +72,13 @@ pub enum Event {
     Filters(Vec<(Symbol, SymbolFilters)>),
     /// Balances from a full account snapshot (start, reconciliation).
     Balances(Vec<crate::domain::Balance>),
+    /// Reconciliation: the exchange's open orders and balances, after every local open order
+    /// has been queried. The engine compares them with its own state and reports differences.
+    Reconcile { open_orders: Vec<OrderReport>, balances: Vec<crate::domain::Balance> },
     /// Reconciliation finished; `ok` false when it could not complete.
     Reconciled { ok: bool },
+    /// The service is shutting down.
+    Stopping,
     /// Timer: retries that are due, circuit-breaker timeouts.
     Tick,
     /// The process (re)started with restored state: ask the exchange about every open order.
@@ -107,7 +112,9 @@ impl Event {
             Event::Price { .. } => "price",
             Event::Filters(_) => "filters",
             Event::Balances(_) => "balances",
+            Event::Reconcile { .. } => "reconcile",
             Event::Reconciled { .. } => "reconciled",
+            Event::Stopping => "stopping",
             Event::Tick => "tick",
             Event::Started => "started",
         }

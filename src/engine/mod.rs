@@ -25,7 +25,7 @@ mod settings;
 
 pub use effects::{Audience, Category, Effects, EngineMeta, Outgoing, Request, Write};
 pub use event::{Command, Event, Requester};
-pub use notice::{BalanceLine, EntryPlan, Notice, PositionView, Refusal, SizeBound, StatusView};
+pub use notice::{BalanceLine, EntryPlan, Finding, Notice, PositionView, Refusal, SizeBound, StatusView};
 pub use risk::{Account, size_entry, stop_limit, stop_trigger};
 pub use settings::{SettingError, Settings};
 
@@ -84,6 +84,9 @@ pub struct Engine {
     stream_up: bool,
     stream_down_since: Option<Timestamp>,
     failures: u32,
+    /// False from a restart (`Started`) until reconciliation with the exchange succeeds: until
+    /// then Bert's picture of the account may be stale, so no new entries.
+    reconciled: bool,
 }
 
 impl Engine {
@@ -112,6 +115,7 @@ impl Engine {
             stream_up: true,
             stream_down_since: None,
             failures: 0,
+            reconciled: true,
         };
         for p in snapshot.positions.into_iter().filter(Position::is_live) {
             engine.by_symbol.insert(p.symbol, p.id);
@@ -227,7 +231,9 @@ impl Engine {
                     self.filters.insert(*symbol, f.clone());
                 }
             }
+            Event::Reconcile { open_orders, balances } => self.on_reconcile(open_orders, balances, &mut fx),
             Event::Reconciled { ok } => self.on_reconciled(*ok, &mut fx),
+            Event::Stopping => fx.alert(Category::Warnings, None, None, Notice::Stopping),
             Event::Tick => self.on_tick(now, &mut fx),
             Event::Started => self.on_started(now, &mut fx),
         }
@@ -372,6 +378,9 @@ impl Engine {
         }
         if self.meta.breaker.is_some() {
             return Err(Refusal::BreakerOpen);
+        }
+        if !self.reconciled {
+            return Err(Refusal::NotReconciled);
         }
         if let Some(pos) = self.position(symbol) {
             return Err(if pos.status == PositionStatus::Open {
@@ -682,11 +691,12 @@ impl Engine {
     fn after_order_update(&mut self, cid: &ClientOrderId, now: Timestamp, fx: &mut Effects) {
         let retry = self.settings.retry_ms;
         let Some(order) = self.orders.get_mut(cid) else { return };
-        if !order.status.is_terminal() || order.settled {
+        if order.settled {
             return;
         }
         if order.applied_qty < order.executed_qty {
-            // Trade reports were missed (disconnect, or the terminal report overtook them):
+            // Trade reports were missed (disconnect, reordering, or a terminal report that
+            // overtook them):
             // fetch the order's trades; they come back through the same de-duplicated path.
             if order.retry_at.is_none_or(|t| t <= now) {
                 order.retry_at = Some(now.plus_millis(retry));
@@ -696,6 +706,9 @@ impl Engine {
                 };
                 fx.requests.push(request);
             }
+            return;
+        }
+        if !order.status.is_terminal() {
             return;
         }
         order.settled = true;
@@ -932,7 +945,21 @@ impl Engine {
         match result {
             Ok(report) => {
                 self.failures = 0;
+                let before = self.orders.get(cid).map(|o| o.status);
                 self.on_report(report, now, fx);
+                if let (Some(was), Some(o)) =
+                    (before, self.orders.get(cid).or_else(|| self.orders.get(&report.client_id)))
+                    && was != OrderStatus::PendingNew
+                    && was != o.status
+                {
+                    // The stream never told us: a missed report, caught by asking.
+                    let finding = Finding::OrderChanged {
+                        symbol: o.symbol,
+                        client_id: cid.to_string(),
+                        status: o.status.wire_name().to_string(),
+                    };
+                    fx.alert(Category::Warnings, Some(o.position), None, Notice::Reconciliation(finding));
+                }
                 // A cancel that was waiting for the order to show up can go now.
                 if let Some(o) = self.orders.get(cid)
                     && o.cancel_requested
@@ -1070,6 +1097,35 @@ impl Engine {
         }
     }
 
+    /// Compares the exchange's open orders and balances with Bert's state. Differences are
+    /// reported, not "fixed" by guessing: an unknown order or a missing balance needs a human.
+    /// (Order states were already brought up to date by the queries that precede this event.)
+    fn on_reconcile(&mut self, open_orders: &[OrderReport], balances: &[Balance], fx: &mut Effects) {
+        for b in balances {
+            self.balances.insert(b.asset, *b);
+        }
+        let ours = format!("b{}-", self.tag.chars().filter(|c| c.is_ascii_alphanumeric()).take(6).collect::<String>());
+        for r in open_orders {
+            if r.client_id.as_str().starts_with(&ours) && self.resolve(r).is_none() {
+                let finding = Finding::UnknownOrder { symbol: r.symbol, client_id: r.client_id.to_string() };
+                fx.alert(Category::Warnings, None, None, Notice::Reconciliation(finding));
+            }
+        }
+        let mut held_by_positions: BTreeMap<Symbol, Decimal> = BTreeMap::new();
+        for p in self.positions.values().filter(|p| p.qty > Decimal::ZERO) {
+            *held_by_positions.entry(p.symbol).or_default() += p.qty;
+        }
+        for (symbol, position) in held_by_positions {
+            let held = balances.iter().find(|b| b.asset == symbol.base).map(Balance::total).unwrap_or_default();
+            // Below one step of the lot size is rounding dust, not a difference.
+            let tolerance = self.filters.get(&symbol).map(|f| f.step_size).unwrap_or_default();
+            if held + tolerance < position {
+                let finding = Finding::BalanceShort { symbol, position, held };
+                fx.alert(Category::Warnings, None, None, Notice::Reconciliation(finding));
+            }
+        }
+    }
+
     fn on_reconciled(&mut self, ok: bool, fx: &mut Effects) {
         if !ok {
             if self.meta.breaker.is_none() {
@@ -1085,6 +1141,7 @@ impl Engine {
             return;
         }
         self.failures = 0;
+        self.reconciled = true;
         if self.stream_up && self.meta.breaker.is_some() {
             self.meta.breaker = None;
             fx.writes.push(Write::Meta(self.meta.clone()));
@@ -1143,6 +1200,8 @@ impl Engine {
     /// that were final but not acted on are acted on, and open positions without a working
     /// stop get one.
     fn on_started(&mut self, now: Timestamp, fx: &mut Effects) {
+        self.reconciled = false;
+        fx.alert(Category::Warnings, None, None, Notice::Started { open_positions: self.positions.len() });
         let open: Vec<ClientOrderId> =
             self.orders.values().filter(|o| o.is_open()).map(|o| o.client_id.clone()).collect();
         for cid in open {

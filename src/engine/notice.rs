@@ -45,6 +45,20 @@ pub enum Refusal {
         detail: String,
     },
     NoPortfolio,
+    /// After a restart, entries wait until reconciliation with the exchange has succeeded.
+    NotReconciled,
+}
+
+/// What reconciliation with the exchange found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Finding {
+    /// An order had changed on the exchange without Bert hearing of it (a missed report); Bert
+    /// has applied it.
+    OrderChanged { symbol: Symbol, client_id: String, status: String },
+    /// An order with Bert's tag rests on the exchange, but Bert has no record of it.
+    UnknownOrder { symbol: Symbol, client_id: String },
+    /// The account holds less of an asset than Bert's open positions say.
+    BalanceShort { symbol: Symbol, position: Decimal, held: Decimal },
 }
 
 /// Which limit decided the size of an entry.
@@ -213,4 +227,11 @@ pub enum Notice {
         reason: super::BreakerReason,
     },
     BreakerClosed,
+    Reconciliation(Finding),
+    /// The service started (after a restart: with the positions it restored).
+    Started {
+        open_positions: usize,
+    },
+    /// The service is shutting down; stops stay on the exchange.
+    Stopping,
 }

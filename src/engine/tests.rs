@@ -492,3 +492,102 @@ fn a_candle_delivered_twice_counts_once() {
     assert!(e.process(&Event::Candle { symbol: btc(), candle: older }, Timestamp(61 * day)).is_empty());
     assert_eq!(e.price(btc()), Some(dec!(120)));
 }
+
+#[test]
+fn after_a_restart_entries_wait_for_reconciliation() {
+    let mut e = engine();
+    let fx = e.process(&Event::Started, t(0));
+    assert!(notices(&fx).iter().any(|n| matches!(n, Notice::Started { open_positions: 0 })));
+    let fx = cmd(&mut e, Command::Enter(btc()), t(1));
+    assert_eq!(notices(&fx), vec![&Notice::Refused(Refusal::NotReconciled)]);
+    e.process(&Event::Reconciled { ok: true }, t(2));
+    assert_eq!(placed(&cmd(&mut e, Command::Enter(btc()), t(3))).len(), 1);
+}
+
+#[test]
+fn reconciliation_reports_unknown_orders_and_missing_balances() {
+    let mut e = engine();
+    let stop = enter_filled(&mut e);
+    e.process(&report(&stop, OrderStatus::New, dec!(0), None), t(4));
+    let stranger = OrderReport {
+        symbol: btc(),
+        client_id: ClientOrderId::parse("bT-zz-e1").unwrap(),
+        exchange_id: Some(555),
+        status: OrderStatus::New,
+        cum_qty: dec!(0),
+        cum_quote: dec!(0),
+        fill: None,
+        reason: None,
+        time: t(5),
+    };
+    let manual =
+        OrderReport { client_id: ClientOrderId::parse("web_123").unwrap(), exchange_id: Some(556), ..stranger.clone() };
+    let stop_open = match report(&stop, OrderStatus::New, dec!(0), None) {
+        Event::Exchange(ExchangeEvent::Order(r)) => r,
+        _ => unreachable!(),
+    };
+    // The account holds 4 BTC where the position says 9.95: sold elsewhere?
+    let balances = vec![
+        Balance { asset: btc().base, free: dec!(0), locked: dec!(4) },
+        Balance { asset: usdt(), free: dec!(9000), locked: dec!(0) },
+    ];
+    let fx = e.process(&Event::Reconcile { open_orders: vec![stop_open, stranger, manual], balances }, t(6));
+    let findings: Vec<&Finding> = notices(&fx)
+        .into_iter()
+        .filter_map(|n| match n {
+            Notice::Reconciliation(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        findings,
+        vec![
+            &Finding::UnknownOrder { symbol: btc(), client_id: "bT-zz-e1".into() },
+            &Finding::BalanceShort { symbol: btc(), position: dec!(9.95), held: dec!(4) },
+        ],
+        "our unknown order and the short balance; a manual order (not ours) is not a finding"
+    );
+    assert!(fx.requests.is_empty(), "reconciliation reports, it does not trade on a guess");
+}
+
+#[test]
+fn a_missed_fill_found_by_query_is_fetched_and_applied() {
+    let mut e = engine();
+    let stop = enter_filled(&mut e);
+    e.process(&report(&stop, OrderStatus::New, dec!(0), None), t(4));
+    // While the stream was down the stop filled. The reconciliation query says so.
+    let filled = match report(&stop, OrderStatus::Filled, dec!(9.95), None) {
+        Event::Exchange(ExchangeEvent::Order(r)) => r,
+        _ => unreachable!(),
+    };
+    let fx = e.process(&Event::Queried { client_id: stop.client_id.clone(), result: Ok(filled) }, t(5));
+    assert!(
+        notices(&fx)
+            .iter()
+            .any(|n| matches!(n, Notice::Reconciliation(Finding::OrderChanged { status, .. }) if status == "FILLED"))
+    );
+    let fetch = fx.requests.iter().find_map(|r| match r {
+        Request::Trades { order_id, .. } => Some(*order_id),
+        _ => None,
+    });
+    let order_id = fetch.expect("the missed trades are fetched");
+    let trade = Trade {
+        symbol: btc(),
+        order_id,
+        side: Side::Sell,
+        fill: Fill { trade_id: 77, price: dec!(90.09), qty: dec!(9.95), fee: dec!(0), fee_asset: usdt(), time: t(5) },
+    };
+    let fx = e.process(&Event::Trades { client_id: stop.client_id.clone(), result: Ok(vec![trade]) }, t(6));
+    assert!(notices(&fx).iter().any(|n| matches!(n, Notice::PositionClosed { reason: Some(ExitReason::StopHit), .. })));
+    assert!(e.position(btc()).is_none());
+}
+
+#[test]
+fn a_gap_in_an_open_order_fetches_trades_too() {
+    let mut e = engine();
+    let stop = enter_filled(&mut e);
+    e.process(&report(&stop, OrderStatus::New, dec!(0), None), t(4));
+    // A partial fill report was missed; the next one says 5 executed but carries 1.
+    let fx = e.process(&report(&stop, OrderStatus::PartiallyFilled, dec!(5), Some((40, dec!(1), dec!(90.1)))), t(5));
+    assert!(fx.requests.iter().any(|r| matches!(r, Request::Trades { .. })), "{fx:?}");
+}

@@ -46,6 +46,7 @@ fn refusals() -> Vec<Refusal> {
         Refusal::BelowMinimum { value: dec!(4.5), min: dec!(5) },
         Refusal::Filters { detail: "price 1.005 is not a multiple of tick 0.01".into() },
         Refusal::NoPortfolio,
+        Refusal::NotReconciled,
     ]
 }
 
@@ -65,9 +66,10 @@ fn refusal_index(r: &Refusal) -> usize {
         Refusal::BelowMinimum { .. } => 10,
         Refusal::Filters { .. } => 11,
         Refusal::NoPortfolio => 12,
+        Refusal::NotReconciled => 13,
     }
 }
-const REFUSAL_VARIANTS: usize = 13;
+const REFUSAL_VARIANTS: usize = 14;
 
 /// Exhaustive as well: every `Notice` variant must appear in [`samples`].
 fn notice_index(n: &Notice) -> usize {
@@ -96,9 +98,12 @@ fn notice_index(n: &Notice) -> usize {
         Notice::OrderOutcomeUnknown { .. } => 21,
         Notice::BreakerOpened { .. } => 22,
         Notice::BreakerClosed => 23,
+        Notice::Reconciliation(_) => 24,
+        Notice::Started { .. } => 25,
+        Notice::Stopping => 26,
     }
 }
-const NOTICE_VARIANTS: usize = 24;
+const NOTICE_VARIANTS: usize = 27;
 
 fn view(base: &str, price: bool, stop: bool) -> PositionView {
     PositionView {
@@ -254,6 +259,15 @@ fn samples() -> Vec<Notice> {
         Notice::BreakerOpened { reason: BreakerReason::Reconciliation },
         Notice::BreakerOpened { reason: BreakerReason::RequestFailures { count: 1 } },
         Notice::BreakerClosed,
+        Notice::Reconciliation(Finding::OrderChanged {
+            symbol: sym("BTC"),
+            client_id: "bK3x9Q-16-s1".into(),
+            status: "FILLED".into(),
+        }),
+        Notice::Reconciliation(Finding::UnknownOrder { symbol: sym("ETH"), client_id: "bK3x9Q-z-e1".into() }),
+        Notice::Reconciliation(Finding::BalanceShort { symbol: sym("SOL"), position: dec!(12.5), held: dec!(3.25) }),
+        Notice::Started { open_positions: 3 },
+        Notice::Stopping,
     ]);
     out
 }

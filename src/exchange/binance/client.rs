@@ -12,8 +12,8 @@ use super::sign::Signer;
 use super::symbols::SymbolMap;
 use super::user_stream::UserStream;
 use super::wire::{
-    AccountInfo, ApiRestrictions, decode_account, decode_api_restrictions, decode_klines, decode_my_trades,
-    decode_order, decode_orders,
+    AccountInfo, ApiRestrictions, ReplaceAnswer, decode_account, decode_api_restrictions, decode_klines,
+    decode_my_trades, decode_order, decode_orders, decode_replace,
 };
 use super::ws::supervise;
 use crate::domain::{Balance, Candle, ClientOrderId, Order, OrderReport, OrderRole, Symbol, SymbolFilters, Trade};
@@ -24,6 +24,16 @@ use std::sync::atomic::AtomicU64;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+/// What [`BinanceExchange::cancel_replace`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplaceOutcome {
+    /// The old order is cancelled and the new one placed.
+    Replaced { canceled: OrderReport, placed: OrderReport },
+    /// The old order is cancelled but Binance refused the new one (`code`, `reason` in its
+    /// words): the position the old order protected has no exchange-side protection now.
+    CanceledOnly { canceled: Option<OrderReport>, code: i64, reason: String },
+}
 
 /// Binance's largest page for klines and trades.
 const MAX_PAGE: usize = 1000;
@@ -206,6 +216,55 @@ impl BinanceExchange {
             symbols: Arc::clone(&self.inner.symbols),
             config: c.user_stream.clone(),
             next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Moves a resting order (the protective stop) in one request: cancels `old` and places
+    /// `new` (`POST /api/v3/order/cancelReplace`, `STOP_ON_FAILURE`).
+    ///
+    /// * `Ok(Replaced)`: done.
+    /// * `Ok(CanceledOnly)`: the old order is **cancelled** and the new one refused: place a
+    ///   protective order at once (or tell the user the position is unprotected).
+    /// * `Err(NotFound)`: the old order is gone (filled or cancelled); nothing was placed.
+    /// * `Err(Rejected)`: nothing happened (the old order still stands).
+    /// * `Err(Unknown)`: either may have happened; query both client ids.
+    pub async fn cancel_replace(&self, old: &ClientOrderId, new: &Order) -> Result<ReplaceOutcome, ExchangeError> {
+        self.learn(new.symbol);
+        let req = Request {
+            method: Method::POST,
+            path: "/api/v3/order/cancelReplace",
+            query: request::cancel_replace(old, new)?,
+            signed: true,
+            op: Op::Place,
+            cost: Cost { weight: 1, order: true, protective: true },
+        };
+        let answer = self.inner.rest.send_answer(&req).await?;
+        let decoded = match decode_replace(answer.status, &answer.body, &*self.inner.symbols) {
+            Ok(d) => d,
+            // A 4xx that is not Binance JSON: nothing was executed.
+            Err(_) if answer.status < 300 => {
+                return Err(ExchangeError::Decode { reason: "cancel-replace answer".into() });
+            }
+            Err(_) => return Err(super::errors::map_http(Op::Place, answer.status, &answer.body, None, 0)),
+        };
+        match decoded {
+            ReplaceAnswer::Replaced { mut canceled, placed } => {
+                canceled.client_id = old.clone();
+                Ok(ReplaceOutcome::Replaced { canceled, placed })
+            }
+            ReplaceAnswer::CanceledOnly { canceled, code, reason } => Ok(ReplaceOutcome::CanceledOnly {
+                canceled: canceled.map(|mut c| {
+                    c.client_id = old.clone();
+                    c
+                }),
+                code,
+                reason,
+            }),
+            ReplaceAnswer::CancelFailed { code: -2011, reason } if reason.contains("Unknown order") => {
+                Err(ExchangeError::NotFound)
+            }
+            ReplaceAnswer::CancelFailed { code, reason } => Err(ExchangeError::Rejected { code, reason }),
+            ReplaceAnswer::Refused { code, reason } => Err(super::errors::map_code(Op::Place, code, reason)),
         }
     }
 

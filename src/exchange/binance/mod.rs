@@ -39,7 +39,7 @@ pub mod user_stream;
 pub mod wire;
 pub mod ws;
 
-pub use client::BinanceExchange;
+pub use client::{BinanceExchange, ReplaceOutcome};
 pub use config::{BinanceConfig, StreamConfig};
 pub use filters::{ExchangeInfo, RateLimit, RateLimitKind, SymbolInfo};
 pub use limits::RateUsage;

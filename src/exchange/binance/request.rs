@@ -61,6 +61,14 @@ pub fn new_order(order: &Order) -> Result<QueryBuilder, ExchangeError> {
     Ok(q)
 }
 
+/// `POST /api/v3/order/cancelReplace`: cancel `old`, then place `new` (in `STOP_ON_FAILURE`
+/// mode: if the cancel fails, the new order is not attempted).
+pub fn cancel_replace(old: &ClientOrderId, new: &Order) -> Result<QueryBuilder, ExchangeError> {
+    let mut q = new_order(new)?;
+    q.push("cancelReplaceMode", "STOP_ON_FAILURE").push("cancelOrigClientOrderId", old.as_str());
+    Ok(q)
+}
+
 /// `DELETE /api/v3/order` / `GET /api/v3/order` by the id Bert gave the order.
 pub fn by_client_id(symbol: Symbol, client_id: &ClientOrderId) -> QueryBuilder {
     let mut q = QueryBuilder::with_capacity(64);
@@ -116,7 +124,7 @@ pub fn klines(symbol: Symbol, interval: &str, limit: usize, end_time: Option<i64
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AssetCode, OrderRole, OrderStatus, PositionId, Timestamp};
+    use crate::domain::{AssetCode, OrderRole, PositionId, Timestamp};
     use rust_decimal_macros::dec;
 
     fn btc() -> Symbol {
@@ -124,29 +132,13 @@ mod tests {
     }
 
     fn order(kind: OrderKind, price: Option<Decimal>, stop: Option<Decimal>) -> Order {
-        Order {
-            client_id: ClientOrderId::derive("K3x9Q", PositionId(42), OrderRole::Entry, 1),
-            exchange_id: None,
-            position: PositionId(42),
-            symbol: btc(),
-            side: if kind == OrderKind::LimitIoc { Side::Buy } else { Side::Sell },
-            kind,
-            role: OrderRole::Entry,
-            quantity: dec!(0.00150000),
-            price,
-            stop_price: stop,
-            status: OrderStatus::PendingNew,
-            executed_qty: dec!(0),
-            executed_quote: dec!(0),
-            created_at: Timestamp(0),
-            updated_at: Timestamp(0),
-            unknown_since: None,
-            cancel_requested: false,
-            reason: None,
-            applied_qty: dec!(0),
-            settled: false,
-            retry_at: None,
-        }
+        let side = if kind == OrderKind::LimitIoc { Side::Buy } else { Side::Sell };
+        let id = ClientOrderId::derive("K3x9Q", PositionId(42), OrderRole::Entry, 1);
+        let mut o =
+            Order::intent(id, PositionId(42), btc(), side, kind, OrderRole::Entry, dec!(0.00150000), Timestamp(0));
+        o.price = price;
+        o.stop_price = stop;
+        o
     }
 
     #[test]
@@ -195,6 +187,10 @@ mod tests {
     fn other_requests() {
         let id = ClientOrderId::parse("bK3x9Q-16-s1").unwrap();
         assert_eq!(by_client_id(btc(), &id).as_str(), "symbol=BTCUSDT&origClientOrderId=bK3x9Q-16-s1");
+        let new = order(OrderKind::StopLossLimit, Some(dec!(42000)), Some(dec!(42100)));
+        assert!(cancel_replace(&id, &new).unwrap().as_str().ends_with(
+            "&newOrderRespType=RESULT&cancelReplaceMode=STOP_ON_FAILURE&cancelOrigClientOrderId=bK3x9Q-16-s1"
+        ));
         assert_eq!(open_orders(None).as_str(), "");
         assert_eq!(my_trades(btc(), 7, Some(9), 1000).as_str(), "symbol=BTCUSDT&orderId=7&fromId=9&limit=1000");
         let eth = Symbol::new(AssetCode::new("ETH").unwrap(), AssetCode::new("USDT").unwrap());

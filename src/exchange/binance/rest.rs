@@ -45,15 +45,24 @@ impl Request {
     }
 }
 
-/// A failed attempt, with Binance's code when there was one (for the `-1021` retry).
+/// An HTTP answer: status and body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// A failed attempt, with Binance's code when there was one (for the `-1021` retry) and the
+/// answer itself when Binance did answer (for endpoints whose error bodies carry data).
 struct Failure {
     error: ExchangeError,
     code: Option<i64>,
+    answer: Option<Answer>,
 }
 
 impl From<ExchangeError> for Failure {
     fn from(error: ExchangeError) -> Self {
-        Failure { error, code: None }
+        Failure { error, code: None, answer: None }
     }
 }
 
@@ -73,6 +82,10 @@ impl RestClient {
         let http = Client::builder()
             .timeout(cfg.request_timeout)
             .connect_timeout(cfg.connect_timeout)
+            // Idle keep-alive connections are dropped well before a server would close them,
+            // so an order is rarely written onto a connection the server is closing (which
+            // would turn a clean "not sent" into an unknown outcome).
+            .pool_idle_timeout(std::time::Duration::from_secs(30))
             .user_agent(concat!("bert/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ExchangeError::Unavailable { reason: format!("HTTP client: {}", e.without_url()) })?;
@@ -89,8 +102,24 @@ impl RestClient {
 
     /// Sends `req` and returns the body of a 2xx answer.
     pub async fn send(&self, req: &Request) -> Result<Vec<u8>, ExchangeError> {
+        self.attempt(req).await.map(|a| a.body).map_err(|f| f.error)
+    }
+
+    /// Like [`RestClient::send`], but a 4xx answer (other than 429/418) is returned as it came,
+    /// for endpoints whose error bodies carry what happened (`cancelReplace`). 5xx, transport
+    /// failures and rate limits are errors as usual.
+    pub async fn send_answer(&self, req: &Request) -> Result<Answer, ExchangeError> {
+        match self.attempt(req).await {
+            Ok(answer) => Ok(answer),
+            Err(Failure { answer: Some(answer), .. }) if (400..500).contains(&answer.status) => Ok(answer),
+            Err(f) => Err(f.error),
+        }
+    }
+
+    /// One attempt, and a second after re-syncing the clock when Binance answered `-1021`.
+    async fn attempt(&self, req: &Request) -> Result<Answer, Failure> {
         match self.send_once(req).await {
-            Err(Failure { code: Some(-1021), error }) if req.signed => {
+            Err(Failure { code: Some(-1021), error, .. }) if req.signed => {
                 tracing::warn!(
                     path = req.path,
                     offset_ms = self.clock.offset_ms(),
@@ -98,19 +127,22 @@ impl RestClient {
                 );
                 if let Err(e) = self.sync_time().await {
                     tracing::warn!(error = %e, "clock re-sync failed");
-                    return Err(error);
+                    return Err(Failure { error, code: Some(-1021), answer: None });
                 }
-                self.send_once(req).await.map_err(|f| f.error)
+                self.send_once(req).await
             }
-            other => other.map_err(|f| f.error),
+            other => other,
         }
     }
 
     /// Measures the offset to Binance's clock (`GET /api/v3/time`, weight 1).
     pub async fn sync_time(&self) -> Result<i64, ExchangeError> {
         let sent = Timestamp::now();
-        let body =
-            self.send_once(&Request::public("/api/v3/time", QueryBuilder::default(), 1)).await.map_err(|f| f.error)?;
+        let body = self
+            .send_once(&Request::public("/api/v3/time", QueryBuilder::default(), 1))
+            .await
+            .map_err(|f| f.error)?
+            .body;
         let received = Timestamp::now();
         let server = decode_server_time(&body)?;
         let offset = self.clock.observe(server, sent, received);
@@ -118,7 +150,7 @@ impl RestClient {
         Ok(offset)
     }
 
-    async fn send_once(&self, req: &Request) -> Result<Vec<u8>, Failure> {
+    async fn send_once(&self, req: &Request) -> Result<Answer, Failure> {
         let now = Timestamp::now().millis();
         self.guard.acquire(req.cost, now).await?;
 
@@ -166,7 +198,7 @@ impl RestClient {
         tracing::debug!(method = %req.method, path = req.path, status, ms = started.elapsed().as_millis() as u64, "Binance REST");
 
         if (200..300).contains(&status) {
-            return Ok(body.to_vec());
+            return Ok(Answer { status, body: body.to_vec() });
         }
         let code = parse_api_error(&body).map(|a| a.code);
         let error = map_http(req.op, status, &body, retry_after, received);
@@ -174,6 +206,8 @@ impl RestClient {
             self.guard.halt(retry_after_ms, banned);
         }
         tracing::debug!(path = req.path, status, ?code, error = %error, "Binance REST error");
-        Err(Failure { error, code })
+        let rate_limited = matches!(error, ExchangeError::RateLimited { .. });
+        let answer = (!rate_limited).then(|| Answer { status, body: body.to_vec() });
+        Err(Failure { error, code, answer })
     }
 }

@@ -5,7 +5,7 @@
 
 use super::fake_binance::{API_KEY, FakeBinance, SECRET};
 use bert::domain::{
-    AssetCode, ClientOrderId, Decimal, Order, OrderKind, OrderRole, OrderStatus, PositionId, Side, Symbol, Timestamp,
+    AssetCode, ClientOrderId, Decimal, Order, OrderKind, OrderRole, PositionId, Side, Symbol, Timestamp,
 };
 use bert::exchange::binance::{BinanceConfig, BinanceExchange, BinanceMode, BinanceUrls, Secret, StreamConfig};
 use std::time::Duration;
@@ -54,29 +54,19 @@ pub fn order(
     (price, stop): (Option<Decimal>, Option<Decimal>),
     position: u64,
 ) -> Order {
-    Order {
-        client_id: ClientOrderId::derive("T3st", PositionId(position), role, 1),
-        exchange_id: None,
-        position: PositionId(position),
+    let mut o = Order::intent(
+        ClientOrderId::derive("T3st", PositionId(position), role, 1),
+        PositionId(position),
         symbol,
         side,
         kind,
         role,
-        quantity: qty,
-        price,
-        stop_price: stop,
-        status: OrderStatus::PendingNew,
-        executed_qty: Decimal::ZERO,
-        executed_quote: Decimal::ZERO,
-        created_at: Timestamp(0),
-        updated_at: Timestamp(0),
-        unknown_since: None,
-        cancel_requested: false,
-        reason: None,
-        applied_qty: Decimal::ZERO,
-        settled: false,
-        retry_at: None,
-    }
+        qty,
+        Timestamp(0),
+    );
+    o.price = price;
+    o.stop_price = stop;
+    o
 }
 
 pub fn entry(symbol: Symbol, qty: Decimal, limit: Decimal, position: u64) -> Order {

@@ -77,11 +77,12 @@ fn check_timestamp(params: &HashMap<String, String>, server_now: i64) -> Result<
 }
 
 fn error_response(e: &ApiErr, headers: &[(String, String)], retry_after: Option<u64>) -> Response {
-    let mut resp = (
-        StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-        axum::Json(json!({"code": e.code, "msg": e.msg})),
-    )
-        .into_response();
+    let mut body = json!({"code": e.code, "msg": e.msg});
+    if let Some(data) = &e.data {
+        body["data"] = data.clone();
+    }
+    let mut resp =
+        (StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), axum::Json(body)).into_response();
     add_headers(&mut resp, headers);
     if let Some(s) = retry_after {
         resp.headers_mut().insert("retry-after", HeaderValue::from(s));
@@ -102,6 +103,7 @@ fn route(method: &Method, path: &str, params: &HashMap<String, String>) -> Optio
     Some(match (method.as_str(), path) {
         ("POST", "/api/v3/order") => (Endpoint::Place, 1, true, true),
         ("DELETE", "/api/v3/order") => (Endpoint::Cancel, 1, true, false),
+        ("POST", "/api/v3/order/cancelReplace") => (Endpoint::CancelReplace, 1, true, true),
         ("GET", "/api/v3/order") => (Endpoint::Query, 4, true, false),
         ("GET", "/api/v3/openOrders") => {
             (Endpoint::OpenOrders, if params.contains_key("symbol") { 6 } else { 80 }, true, false)
@@ -210,6 +212,7 @@ fn process(
     let result: Result<Value, ApiErr> = match endpoint {
         Endpoint::Place => s.place(params),
         Endpoint::Cancel => s.cancel(params),
+        Endpoint::CancelReplace => s.cancel_replace(params),
         Endpoint::Query => s.query(params),
         Endpoint::OpenOrders => Ok(s.open_orders(params)),
         Endpoint::MyTrades => Ok(s.my_trades(params)),

@@ -42,12 +42,28 @@ pub struct ApiErr {
     pub status: u16,
     pub code: i64,
     pub msg: String,
+    /// Extra detail some endpoints attach (`cancelReplace`).
+    pub data: Option<Value>,
 }
 
 impl ApiErr {
     pub fn new(status: u16, code: i64, msg: &str) -> Self {
-        ApiErr { status, code, msg: msg.into() }
+        ApiErr { status, code, msg: msg.into(), data: None }
     }
+}
+
+/// A new order's parameters, checked.
+struct NewOrder {
+    symbol: String,
+    spec: SymbolSpec,
+    side: String,
+    kind: String,
+    qty: Decimal,
+    price: Option<Decimal>,
+    stop: Option<Decimal>,
+    tif: String,
+    market: Decimal,
+    ref_price: Decimal,
 }
 
 #[derive(Clone, Debug)]
@@ -122,6 +138,7 @@ impl FakeTrade {
 pub enum Endpoint {
     Place,
     Cancel,
+    CancelReplace,
     Query,
     OpenOrders,
     MyTrades,
@@ -499,8 +516,8 @@ impl State {
         (qty > Decimal::ZERO).then_some((qty, market))
     }
 
-    /// `POST /api/v3/order`.
-    pub fn place(&mut self, p: &HashMap<String, String>) -> Result<Value, ApiErr> {
+    /// The checks Binance makes before anything happens (parameters, filters).
+    fn parse_new(&self, p: &HashMap<String, String>) -> Result<NewOrder, ApiErr> {
         let get = |k: &str| p.get(k).map(String::as_str);
         let dec = |k: &str| -> Result<Option<Decimal>, ApiErr> {
             match get(k) {
@@ -565,6 +582,13 @@ impl State {
         if ref_price * qty < spec.min_notional {
             return Err(ApiErr::new(400, -1013, "Filter failure: NOTIONAL"));
         }
+        Ok(NewOrder { symbol, spec, side, kind, qty, price, stop, tif, market, ref_price })
+    }
+
+    /// `POST /api/v3/order`.
+    pub fn place(&mut self, p: &HashMap<String, String>) -> Result<Value, ApiErr> {
+        let NewOrder { symbol, spec, side, kind, qty, price, stop, tif, market, ref_price } = self.parse_new(p)?;
+        let get = |k: &str| p.get(k).map(String::as_str);
         let client_id = match get("newClientOrderId") {
             Some(id) => id.to_string(),
             None => format!("auto{}", self.next_order_id),
@@ -707,6 +731,56 @@ impl State {
         body["clientOrderId"] = json!(cancel_id);
         body["transactTime"] = json!(now);
         Ok(body)
+    }
+
+    /// `POST /api/v3/order/cancelReplace` in `STOP_ON_FAILURE` mode: check the new order, cancel
+    /// the old one (if that fails, stop), place the new one (if that fails, the old one stays
+    /// cancelled: HTTP 409).
+    pub fn cancel_replace(&mut self, p: &HashMap<String, String>) -> Result<Value, ApiErr> {
+        if p.get("cancelReplaceMode").map(String::as_str) != Some("STOP_ON_FAILURE") {
+            return Err(ApiErr::new(
+                400,
+                -1102,
+                "Mandatory parameter 'cancelReplaceMode' was not sent, was empty/null, or malformed.",
+            ));
+        }
+        self.parse_new(p)?;
+        let mut cancel = HashMap::new();
+        for (from, to) in [
+            ("symbol", "symbol"),
+            ("cancelOrigClientOrderId", "origClientOrderId"),
+            ("cancelOrderId", "orderId"),
+            ("cancelNewClientOrderId", "newClientOrderId"),
+        ] {
+            if let Some(v) = p.get(from) {
+                cancel.insert(to.to_string(), v.clone());
+            }
+        }
+        let canceled = match self.cancel(&cancel) {
+            Ok(v) => v,
+            Err(e) => {
+                let mut err = ApiErr::new(400, -2022, "Order cancel-replace failed.");
+                err.data = Some(json!({
+                    "cancelResult": "FAILURE", "newOrderResult": "NOT_ATTEMPTED",
+                    "cancelResponse": {"code": e.code, "msg": e.msg}, "newOrderResponse": null,
+                }));
+                return Err(err);
+            }
+        };
+        match self.place(p) {
+            Ok(placed) => Ok(json!({
+                "cancelResult": "SUCCESS", "newOrderResult": "SUCCESS",
+                "cancelResponse": canceled, "newOrderResponse": placed,
+            })),
+            Err(e) => {
+                let mut err = ApiErr::new(409, -2021, "Order cancel-replace partially failed.");
+                err.data = Some(json!({
+                    "cancelResult": "SUCCESS", "newOrderResult": "FAILURE",
+                    "cancelResponse": canceled, "newOrderResponse": {"code": e.code, "msg": e.msg},
+                }));
+                Err(err)
+            }
+        }
     }
 
     /// `GET /api/v3/order`.

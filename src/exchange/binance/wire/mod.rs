@@ -15,6 +15,7 @@ mod event;
 mod fast;
 mod kline;
 mod order;
+mod replace;
 
 pub use account::{AccountInfo, ApiRestrictions, decode_account, decode_api_restrictions, decode_server_time};
 pub use event::{
@@ -22,6 +23,7 @@ pub use event::{
 };
 pub use kline::{StreamFrame, StreamKline, decode_klines, decode_stream_kline};
 pub use order::{DecodedOrder, decode_my_trades, decode_order, decode_orders};
+pub use replace::{ReplaceAnswer, decode_replace};
 
 use super::symbols::ResolveSymbol;
 use crate::domain::{AssetCode, ClientOrderId, OrderStatus, Symbol};
@@ -118,6 +120,8 @@ mod fuzz {
         let _ = decode_order(s.as_bytes(), &resolver);
         let _ = decode_orders(s.as_bytes(), &resolver);
         let _ = decode_my_trades(s.as_bytes(), &resolver);
+        let _ = decode_replace(200, s.as_bytes(), &resolver);
+        let _ = decode_replace(409, s.as_bytes(), &resolver);
         let _ = decode_account(s.as_bytes());
         let _ = decode_api_restrictions(s.as_bytes());
         let _ = decode_server_time(s.as_bytes());
