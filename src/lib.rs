@@ -9,6 +9,7 @@ pub mod exchange;
 pub mod i18n;
 pub mod market;
 pub mod report;
+pub mod secret;
 pub mod store;
 pub mod strategy;
 pub mod telegram;

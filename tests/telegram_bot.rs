@@ -11,6 +11,7 @@ mod fake_telegram;
 
 use bert::app::driver::{self, Clock, DriverParts, EngineHandle, Metrics, Recipients, SystemClock};
 use bert::chat::auth::Roles;
+use bert::chat::render::{self, Mode};
 use bert::domain::{AssetCode, OrderRole, Symbol, SymbolFilters, Timestamp};
 use bert::engine::{Engine, Event, Settings};
 use bert::exchange::Exchange;
@@ -171,15 +172,14 @@ impl Rig {
             Some(u) => self.fake.text(chat, u, None, "/id"),
             None => self.fake.anonymous(chat, "/id"),
         };
-        let marker = format!("<code>{chat}</code>");
-        let found = self
-            .fake
-            .wait_for(WAIT, |s| s.iter().filter(|m| m.chat == chat).skip(before).any(|m| m.text.contains(&marker)))
-            .await;
+        // The /id answer, in whatever language the chat speaks.
+        let markers: Vec<String> = Lang::ALL.iter().map(|l| render::id_reply(user, chat, *l, Mode::Html)).collect();
+        let is_marker = |m: &Sent| markers.iter().any(|k| m.text == *k);
+        let found = self.fake.wait_for(WAIT, |s| s.iter().filter(|m| m.chat == chat).skip(before).any(is_marker)).await;
         assert!(found, "no answer to the marker after {text:?} in {chat}: {:?}", self.fake.sent_to(chat));
         let sent = self.fake.sent_to(chat);
         let mut out: Vec<Sent> = sent.into_iter().skip(before).collect();
-        let marker_at = out.iter().rposition(|m| m.text.contains(&marker)).unwrap();
+        let marker_at = out.iter().rposition(is_marker).unwrap();
         out.truncate(marker_at);
         out
     }

@@ -457,3 +457,14 @@ async fn an_alert_storm_arrives_complete_and_within_the_limits() {
     println!("storm: {:?} at {SCALE}x; group {group_messages} messages", elapsed);
     rig.stop().await;
 }
+
+#[test]
+fn the_fake_checks_html_like_telegram() {
+    use fake_telegram::html_ok;
+    assert!(html_ok("<b>BTC</b> &lt;x&gt; &amp; <code>1</code>"));
+    assert!(!html_ok("<foo>x</foo>"));
+    assert!(!html_ok("<b>x"));
+    assert!(!html_ok("a < b"));
+    assert!(!html_ok("P&L"));
+    assert!(html_ok("plain"));
+}

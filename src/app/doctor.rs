@@ -21,7 +21,7 @@ pub struct Check {
 pub async fn checks(config: &Config) -> Vec<Check> {
     let mut out = vec![Check { name: "config", ok: true, detail: format!("exchange {}", config.exchange) }];
     let (key, secret) = match (&config.binance_key, &config.binance_secret) {
-        (Some(k), Some(s)) => (BinanceSecret::new(k.expose()), BinanceSecret::new(s.expose())),
+        (Some(k), Some(s)) => (k.clone(), s.clone()),
         _ => (BinanceSecret::new(""), BinanceSecret::new("")),
     };
     let mode = match config.exchange {

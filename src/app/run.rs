@@ -73,7 +73,7 @@ pub async fn run_until(config: Config, shutdown: CancellationToken) -> Result<()
 
     // Market data always comes from Binance (public endpoints need no key).
     let (key, secret) = match (&config.binance_key, &config.binance_secret) {
-        (Some(k), Some(s)) => (BinanceSecret::new(k.expose()), BinanceSecret::new(s.expose())),
+        (Some(k), Some(s)) => (k.clone(), s.clone()),
         _ => (BinanceSecret::new(""), BinanceSecret::new("")),
     };
     let mode = match config.exchange {

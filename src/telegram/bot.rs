@@ -408,7 +408,7 @@ async fn answer(bot: &Bot, st: &BotState, q: &CallbackQuery, text: Option<String
         request = request.text(text).show_alert(alert);
     }
     if let Err(e) = request.await {
-        tracing::warn!(error = %super::errors::mask_token(&e.to_string(), &st.token), "answerCallbackQuery failed");
+        tracing::warn!(error = %super::errors::describe(&e, &st.token), "answerCallbackQuery failed");
     }
 }
 

@@ -145,6 +145,19 @@ pub fn mask_token(text: &str, token: &str) -> String {
     out
 }
 
+/// An error and its sources on one line, masked: what the bot logs for teloxide errors (whose
+/// own text is often just "error sending request").
+pub fn describe(error: &dyn std::error::Error, token: &str) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    mask_token(&text, token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

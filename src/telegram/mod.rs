@@ -53,7 +53,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use teloxide::prelude::*;
 use teloxide::types::BotCommand;
-use teloxide::update_listeners::Polling;
+use teloxide::update_listeners::{Polling, UpdateListener};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -139,12 +139,12 @@ pub fn outbox_for(config: &TelegramConfig, store: Arc<Store>, notify: Arc<Notify
 
 /// Builds and runs the outbox worker until `shutdown` (plus the flush time).
 pub async fn run_outbox(
-    config: &TelegramConfig,
+    config: TelegramConfig,
     store: Arc<Store>,
     notify: Arc<Notify>,
     shutdown: CancellationToken,
 ) -> Result<(), TelegramError> {
-    outbox_for(config, store, notify)?.run(shutdown).await;
+    outbox_for(&config, store, notify)?.run(shutdown).await;
     Ok(())
 }
 
@@ -173,7 +173,7 @@ async fn wait_for_me(bot: &Bot, token: &str, shutdown: &CancellationToken) -> Re
                 return Err(TelegramError::Unauthorized("getMe answered Unauthorized".into()));
             }
             Err(e) => {
-                let error = mask_token(&e.to_string(), token);
+                let error = errors::describe(&e, token);
                 tracing::warn!(error = %error, retry_in_s = delay.as_secs_f64(), "Telegram getMe failed");
             }
         }
@@ -198,7 +198,7 @@ async fn set_commands(bot: &Bot, token: &str) {
             request = request.language_code(lang.code());
         }
         if let Err(e) = request.await {
-            tracing::warn!(lang = lang.code(), error = %mask_token(&e.to_string(), token), "setMyCommands failed");
+            tracing::warn!(lang = lang.code(), error = %errors::describe(&e, token), "setMyCommands failed");
         }
     }
 }
@@ -256,19 +256,24 @@ pub async fn run_bot(config: TelegramConfig, deps: BotDeps, shutdown: Cancellati
         let stop = dispatcher.shutdown_token();
         let listen_token = token.clone();
         let listener_errors = Arc::new(move |e: teloxide::RequestError| {
-            let error = mask_token(&e.to_string(), &listen_token);
+            let error = errors::describe(&e, &listen_token);
             async move { tracing::warn!(error = %error, "Telegram getUpdates failed; retrying") }
         });
-        let listener = Polling::builder(bot.clone()).timeout(config.poll_timeout).delete_webhook().await.build();
+        let mut listener = Polling::builder(bot.clone()).timeout(config.poll_timeout).delete_webhook().await.build();
+        // Stopping the listener ourselves as well: teloxide's shutdown request can be missed by
+        // a dispatcher that is busy handing an update over at that instant (its notification is
+        // not sticky), which would leave it polling forever.
+        let listener_stop = listener.stop_token();
         let dispatch = dispatcher.try_dispatch_with_listener(listener, listener_errors);
         tokio::pin!(dispatch);
         tokio::select! {
             r = &mut dispatch => {
                 if let Err(e) = r {
-                    tracing::error!(error = %mask_token(&e.to_string(), &token), "the bot could not start dispatching");
+                    tracing::error!(error = %errors::describe(&e, &token), "the bot could not start dispatching");
                 }
             }
             _ = shutdown.cancelled() => {
+                listener_stop.stop();
                 // The dispatcher may not be running yet (it starts after its own getMe): retry.
                 let mut finished = false;
                 while stop.shutdown().is_err() {

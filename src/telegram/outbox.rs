@@ -75,7 +75,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -186,13 +186,26 @@ struct Shared {
     config: OutboxConfig,
     prompts: PromptIds,
     stats: Arc<OutboxStats>,
+    /// Delivered rows to delete, with who waits for it (see [`deleter`]).
+    deletes: mpsc::UnboundedSender<DeleteRequest>,
+    deletes_rx: Mutex<Option<mpsc::UnboundedReceiver<DeleteRequest>>>,
 }
+
+type DeleteRequest = (Vec<u64>, oneshot::Sender<Result<(), String>>);
 
 impl Outbox {
     /// `notify` is the driver's outbox `Notify` (and the bot's: replies wake the worker too).
     pub fn new(store: Arc<Store>, api: BotApi, config: OutboxConfig, notify: Arc<Notify>) -> Outbox {
-        let shared =
-            Shared { store, api, config, prompts: PromptIds::default(), stats: Arc::new(OutboxStats::default()) };
+        let (deletes, rx) = mpsc::unbounded_channel();
+        let shared = Shared {
+            store,
+            api,
+            config,
+            prompts: PromptIds::default(),
+            stats: Arc::new(OutboxStats::default()),
+            deletes,
+            deletes_rx: Mutex::new(Some(rx)),
+        };
         Outbox { shared: Arc::new(shared), notify }
     }
 
@@ -402,6 +415,10 @@ impl Scheduler {
         let mut next_poll = Instant::now() + poll;
         let mut next_full = Instant::now() + FULL_RELOAD_EVERY;
         let mut deadline: Option<Instant> = None;
+        let rx = self.shared.deletes_rx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(rx) = rx {
+            tokio::spawn(deleter(self.shared.store.clone(), rx));
+        }
         tracing::info!("outbox worker started");
         loop {
             self.refresh().await;
@@ -657,9 +674,7 @@ async fn step_inner(
                 Ok(Built::Job(job)) => job,
                 Ok(Built::Drop { seqs, why }) => {
                     tracing::warn!(chat, ?seqs, why, "outbox rows dropped");
-                    let store = sh.store.clone();
-                    let del = seqs.clone();
-                    return match blocking(move || store.outbox_delete_many(&del)).await {
+                    return match delete_rows(sh, seqs.clone()).await {
                         Ok(_) => (None, Outcome::Done(seqs)),
                         Err(e) => {
                             tracing::error!(chat, error = %e, "cannot delete outbox rows");
@@ -725,37 +740,63 @@ async fn send(sh: &Shared, chat: i64, job: &mut Job) -> Result<(), SendError> {
 /// After the last part: remember what later rows need (thread roots, the prompt's id), then
 /// delete the rows. If the delete fails the job is kept (all sent) and only the delete is
 /// retried, so nothing is sent again.
-async fn finish(sh: &Arc<Shared>, chat: i64, job: Box<Job>) -> StepResult {
+async fn finish(sh: &Arc<Shared>, chat: i64, mut job: Box<Job>) -> StepResult {
     if let (Some(token), Some(id)) = (&job.token, job.first_id) {
         sh.prompts.insert(token, chat, id);
     }
-    let store = sh.store.clone();
     let seqs = job.seqs();
-    let threads = job.new_threads.clone();
-    let first = job.first_id;
-    let del = seqs.clone();
-    let result = blocking(move || {
-        if let Some(id) = first {
+    if let Some(id) = job.first_id
+        && !job.new_threads.is_empty()
+    {
+        let store = sh.store.clone();
+        let threads = std::mem::take(&mut job.new_threads);
+        let result = blocking(move || {
             for p in threads {
-                // Cosmetic: a failure only costs the reply thread.
-                if let Err(e) = store.set_position_thread(p, chat, id) {
-                    tracing::warn!(chat, position = p.0, error = %e, "cannot record the reply thread");
-                }
+                store.set_position_thread(p, chat, id)?;
             }
+            Ok(())
+        })
+        .await;
+        // Cosmetic: a failure only costs the reply thread.
+        if let Err(e) = result {
+            tracing::warn!(chat, error = %e, "cannot record the reply thread");
         }
-        store.outbox_delete_many(&del)
-    })
-    .await;
-    match result {
+    }
+    match delete_rows(sh, seqs.clone()).await {
         Ok(_) => {
             sh.stats.rows_delivered.fetch_add(seqs.len() as u64, Ordering::Relaxed);
             (None, Outcome::Done(seqs))
         }
         Err(e) => {
             tracing::error!(chat, error = %e, "delivered, but cannot delete the outbox rows; retrying the delete");
-            let mut job = job;
-            job.new_threads.clear();
             (Some(job), Outcome::Backoff)
+        }
+    }
+}
+
+/// Deletes delivered rows through the [`deleter`] and waits until they are gone.
+async fn delete_rows(sh: &Shared, seqs: Vec<u64>) -> Result<(), String> {
+    let (reply, answer) = oneshot::channel();
+    sh.deletes.send((seqs, reply)).map_err(|_| "the outbox is stopping".to_string())?;
+    answer.await.map_err(|_| "the outbox is stopping".to_string())?
+}
+
+/// Group commit for deletions: every delete waiting while the previous transaction was being
+/// written goes into the next one. Each commit is an fsync; one per delivered message would cap
+/// the worker far below Telegram's 30 messages a second on a slow disk, while a batch costs
+/// the same as one. A row is still deleted only after its message was confirmed, and the chat
+/// sends its next message only after the delete (so its order and the no-resend rule hold).
+async fn deleter(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<DeleteRequest>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        let seqs: Vec<u64> = batch.iter().flat_map(|(s, _)| s.iter().copied()).collect();
+        let store = store.clone();
+        let result = blocking(move || store.outbox_delete_many(&seqs)).await.map(|_| ());
+        for (_, reply) in batch {
+            let _ = reply.send(result.clone());
         }
     }
 }
