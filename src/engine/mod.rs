@@ -36,8 +36,9 @@ use crate::domain::{
 use crate::exchange::{ExchangeError, ExchangeEvent};
 use crate::strategy::edge70::{Direction, Edge70, Edge70Params, Edge70Signal, SignalKind};
 use rust_decimal::Decimal;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 /// Why new entries are blocked by the circuit breaker (exits and stops keep working).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,15 +104,15 @@ impl Engine {
             tag: tag.to_string(),
             meta: snapshot.meta,
             positions: BTreeMap::new(),
-            by_symbol: HashMap::new(),
-            orders: HashMap::new(),
-            by_exchange_id: HashMap::new(),
+            by_symbol: HashMap::default(),
+            orders: HashMap::default(),
+            by_exchange_id: HashMap::default(),
             fills_seen: snapshot.fills_seen.into_iter().collect(),
             balances: BTreeMap::new(),
-            prices: HashMap::new(),
-            filters: HashMap::new(),
-            strategies: HashMap::new(),
-            last_candle: HashMap::new(),
+            prices: HashMap::default(),
+            filters: HashMap::default(),
+            strategies: HashMap::default(),
+            last_candle: HashMap::default(),
             stream_up: true,
             stream_down_since: None,
             failures: 0,

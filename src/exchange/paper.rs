@@ -24,7 +24,8 @@ use crate::domain::{
 };
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use tokio::sync::mpsc;
 

@@ -70,12 +70,12 @@ use crate::engine::Category;
 use crate::i18n::Lang;
 use crate::store::{Button, OutboxBody, OutboxRow, Store, StoreError};
 use futures_util::FutureExt;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -186,12 +186,12 @@ struct Shared {
     config: OutboxConfig,
     prompts: PromptIds,
     stats: Arc<OutboxStats>,
-    /// Delivered rows to delete, with who waits for it (see [`deleter`]).
-    deletes: mpsc::UnboundedSender<DeleteRequest>,
-    deletes_rx: Mutex<Option<mpsc::UnboundedReceiver<DeleteRequest>>>,
+    /// Delivered rows to delete (see [`deleter`]).
+    deletes: mpsc::UnboundedSender<Vec<u64>>,
+    deletes_rx: Mutex<Option<mpsc::UnboundedReceiver<Vec<u64>>>>,
+    /// Rows delivered but not yet deleted: never read back into the queue.
+    deleting: Arc<Mutex<HashSet<u64>>>,
 }
-
-type DeleteRequest = (Vec<u64>, oneshot::Sender<Result<(), String>>);
 
 impl Outbox {
     /// `notify` is the driver's outbox `Notify` (and the bot's: replies wake the worker too).
@@ -205,6 +205,7 @@ impl Outbox {
             stats: Arc::new(OutboxStats::default()),
             deletes,
             deletes_rx: Mutex::new(Some(rx)),
+            deleting: Arc::new(Mutex::new(HashSet::new())),
         };
         Outbox { shared: Arc::new(shared), notify }
     }
@@ -416,9 +417,7 @@ impl Scheduler {
         let mut next_full = Instant::now() + FULL_RELOAD_EVERY;
         let mut deadline: Option<Instant> = None;
         let rx = self.shared.deletes_rx.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(rx) = rx {
-            tokio::spawn(deleter(self.shared.store.clone(), rx));
-        }
+        let deleter = rx.map(|rx| tokio::spawn(deleter(self.shared.store.clone(), self.shared.deleting.clone(), rx)));
         tracing::info!("outbox worker started");
         loop {
             self.refresh().await;
@@ -468,7 +467,19 @@ impl Scheduler {
         }
         let abandoned = self.tasks.len();
         self.tasks.abort_all();
-        tracing::info!(queued = self.mirror.rows.len(), abandoned, "outbox worker stopped");
+        while self.tasks.join_next().await.is_some() {}
+        // Let the deletes of delivered rows finish (bounded): a row left behind would be sent
+        // again after the restart.
+        // Dropping the scheduler drops the last `Shared` and with it the deletes' sender: the
+        // deleter finishes what it has and ends.
+        drop(self);
+        if let Some(mut deleter) = deleter
+            && tokio::time::timeout(Duration::from_secs(2), &mut deleter).await.is_err()
+        {
+            deleter.abort();
+            tracing::warn!("outbox deletes still pending at shutdown; those messages may be sent again");
+        }
+        tracing::info!(abandoned, "outbox worker stopped");
     }
 
     /// Reads new rows (or everything, after changes made behind the view's back).
@@ -479,14 +490,22 @@ impl Scheduler {
         let full = self.full_reload;
         let after = if full { 0 } else { self.mirror.last_seq };
         let store = self.shared.store.clone();
+        // Rows delivered but not yet deleted must not come back. Those handed over before the
+        // read are in `before`; those handed over during it are in the set afterwards, or, if
+        // already deleted, their step's `Done` (processed after this) removes them again.
+        let before: HashSet<u64> = self.shared.deleting.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match tokio::task::spawn_blocking(move || load(&store, after)).await {
             Ok(Ok(rows)) => {
                 if full {
                     self.mirror.clear();
                 }
+                let deleting = self.shared.deleting.lock().unwrap_or_else(|p| p.into_inner());
                 for (seq, row) in rows {
-                    self.mirror.insert(seq, row);
+                    if !before.contains(&seq) && !deleting.contains(&seq) {
+                        self.mirror.insert(seq, row);
+                    }
                 }
+                drop(deleting);
                 self.full_reload = false;
                 self.load_new = false;
             }
@@ -674,13 +693,8 @@ async fn step_inner(
                 Ok(Built::Job(job)) => job,
                 Ok(Built::Drop { seqs, why }) => {
                     tracing::warn!(chat, ?seqs, why, "outbox rows dropped");
-                    return match delete_rows(sh, seqs.clone()).await {
-                        Ok(_) => (None, Outcome::Done(seqs)),
-                        Err(e) => {
-                            tracing::error!(chat, error = %e, "cannot delete outbox rows");
-                            (None, Outcome::Backoff)
-                        }
-                    };
+                    delete_rows(sh, seqs.clone()).await;
+                    return (None, Outcome::Done(seqs));
                 }
                 Err(e) => {
                     tracing::error!(chat, error = %e, "cannot prepare an outbox message");
@@ -762,41 +776,62 @@ async fn finish(sh: &Arc<Shared>, chat: i64, mut job: Box<Job>) -> StepResult {
             tracing::warn!(chat, error = %e, "cannot record the reply thread");
         }
     }
-    match delete_rows(sh, seqs.clone()).await {
-        Ok(_) => {
-            sh.stats.rows_delivered.fetch_add(seqs.len() as u64, Ordering::Relaxed);
-            (None, Outcome::Done(seqs))
-        }
-        Err(e) => {
-            tracing::error!(chat, error = %e, "delivered, but cannot delete the outbox rows; retrying the delete");
-            (Some(job), Outcome::Backoff)
+    sh.stats.rows_delivered.fetch_add(seqs.len() as u64, Ordering::Relaxed);
+    delete_rows(sh, seqs.clone()).await;
+    (None, Outcome::Done(seqs))
+}
+
+/// Hands delivered rows to the [`deleter`]. From here on they are never read back into the
+/// queue, so they cannot be sent again by this process, even if their delete has to be retried.
+async fn delete_rows(sh: &Shared, seqs: Vec<u64>) {
+    sh.deleting.lock().unwrap_or_else(|p| p.into_inner()).extend(seqs.iter().copied());
+    if let Err(mpsc::error::SendError(seqs)) = sh.deletes.send(seqs) {
+        // Only while stopping: delete here instead.
+        let store = sh.store.clone();
+        let del = seqs.clone();
+        if let Err(e) = blocking(move || store.outbox_delete_many(&del)).await {
+            tracing::error!(?seqs, error = %e, "delivered, but cannot delete the rows; they may be sent again");
         }
     }
 }
 
-/// Deletes delivered rows through the [`deleter`] and waits until they are gone.
-async fn delete_rows(sh: &Shared, seqs: Vec<u64>) -> Result<(), String> {
-    let (reply, answer) = oneshot::channel();
-    sh.deletes.send((seqs, reply)).map_err(|_| "the outbox is stopping".to_string())?;
-    answer.await.map_err(|_| "the outbox is stopping".to_string())?
-}
-
-/// Group commit for deletions: every delete waiting while the previous transaction was being
-/// written goes into the next one. Each commit is an fsync; one per delivered message would cap
-/// the worker far below Telegram's 30 messages a second on a slow disk, while a batch costs
-/// the same as one. A row is still deleted only after its message was confirmed, and the chat
-/// sends its next message only after the delete (so its order and the no-resend rule hold).
-async fn deleter(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<DeleteRequest>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while let Ok(more) = rx.try_recv() {
-            batch.push(more);
+/// Deletes delivered rows, with group commit: every delete that arrived while the previous
+/// transaction was being written goes into the next one. Each commit is an fsync, and one per
+/// delivered message would cap the worker below Telegram's 30 messages a second on a slow disk,
+/// while a batch costs about the same as one row.
+///
+/// A row is deleted only after its message was confirmed. A chat's next message does not wait
+/// for the delete to be durable (that would cap each chat at one message per fsync): a crash in
+/// between sends the confirmed messages again after the restart, in order (at-least-once). A
+/// failing delete is retried until it succeeds; meanwhile the rows stay out of the queue.
+async fn deleter(store: Arc<Store>, deleting: Arc<Mutex<HashSet<u64>>>, mut rx: mpsc::UnboundedReceiver<Vec<u64>>) {
+    let mut retry = Duration::from_millis(50);
+    let mut pending: Vec<u64> = Vec::new();
+    loop {
+        if pending.is_empty() {
+            match rx.recv().await {
+                Some(seqs) => pending.extend(seqs),
+                None => return,
+            }
         }
-        let seqs: Vec<u64> = batch.iter().flat_map(|(s, _)| s.iter().copied()).collect();
-        let store = store.clone();
-        let result = blocking(move || store.outbox_delete_many(&seqs)).await.map(|_| ());
-        for (_, reply) in batch {
-            let _ = reply.send(result.clone());
+        while let Ok(more) = rx.try_recv() {
+            pending.extend(more);
+        }
+        let db = store.clone();
+        let seqs = pending.clone();
+        match blocking(move || db.outbox_delete_many(&seqs)).await {
+            Ok(_) => {
+                let mut deleting = deleting.lock().unwrap_or_else(|p| p.into_inner());
+                for s in pending.drain(..) {
+                    deleting.remove(&s);
+                }
+                retry = Duration::from_millis(50);
+            }
+            Err(e) => {
+                tracing::error!(rows = pending.len(), error = %e, "cannot delete delivered outbox rows; retrying");
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(Duration::from_secs(5));
+            }
         }
     }
 }
