@@ -199,6 +199,32 @@ async fn serve<E: Exchange>(
         paper: paper.is_some(),
     };
     tasks.spawn(health::serve(listener, health_state, shutdown.clone()));
+    // Telegram: the bot (commands in) and the outbox worker (every message out).
+    if let Some(token) = config.telegram_token.clone() {
+        let roles = crate::chat::auth::Roles::new(config.traders.iter().copied(), config.viewers.iter().copied());
+        let mut tg =
+            crate::telegram::TelegramConfig::new(token, config.telegram_api_url.clone(), roles, config.settings.quote);
+        tg.confirm = config.confirm;
+        let outbox =
+            crate::telegram::outbox_for(&tg, store.clone(), outbox_wake.clone()).map_err(|e| failed("telegram", &e))?;
+        tasks.spawn(outbox.run(shutdown.clone()));
+        let deps = crate::telegram::BotDeps {
+            store: store.clone(),
+            engine: handle.clone(),
+            notify: outbox_wake.clone(),
+            clock: Arc::new(SystemClock),
+            hook: None,
+        };
+        let bot_stop = shutdown.clone();
+        let bot_failed = shutdown.clone();
+        tasks.spawn(async move {
+            if let Err(e) = crate::telegram::run_bot(tg, deps, bot_stop).await {
+                // A refused token or an unusable URL: nothing can work; stop cleanly.
+                tracing::error!(error = %e, "the Telegram bot cannot run");
+                bot_failed.cancel();
+            }
+        });
+    }
     tasks.close();
     tracing::info!(exchange = %config.exchange, symbols = known.len(), "bert is running");
 

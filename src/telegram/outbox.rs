@@ -350,6 +350,8 @@ enum Built {
 /// What a step (one request, or the bookkeeping after the last one) came to.
 #[derive(Debug)]
 enum Outcome {
+    /// The job was built; it waits for its permit.
+    Prepared,
     /// A part was sent; more remain.
     Progress,
     /// The rows are gone from the queue (delivered, dropped or dead-lettered).
@@ -526,10 +528,15 @@ impl Scheduler {
             if st.busy || st.not_before.is_some_and(|t| t > now) {
                 continue;
             }
-            match self.limiter.acquire(chat) {
-                Ok(()) => {}
-                Err(Blocked::Chat(_)) => continue,
-                Err(Blocked::Global(wait)) => return Some(now + wait),
+            // A chat without a job first prepares one (reads and renders, no permit needed),
+            // so that when its permit comes the request leaves at once.
+            let send = st.job.is_some();
+            if send {
+                match self.limiter.acquire(chat) {
+                    Ok(()) => {}
+                    Err(Blocked::Chat(_)) => continue,
+                    Err(Blocked::Global(wait)) => return Some(now + wait),
+                }
             }
             st.busy = true;
             let job = st.job.take();
@@ -537,7 +544,7 @@ impl Scheduler {
             let backlog = self.mirror.chat_len(chat);
             let shared = self.shared.clone();
             self.tasks.spawn(async move {
-                let result = AssertUnwindSafe(step(shared, chat, job, candidates, backlog))
+                let result = AssertUnwindSafe(step(shared, chat, job, candidates, backlog, send))
                     .catch_unwind()
                     .await
                     .map_err(|panic| {
@@ -622,7 +629,7 @@ impl Scheduler {
                 st.failures += 1;
                 st.not_before = Some(now + config.backoff(st.failures));
             }
-            Outcome::Again => st.job = job,
+            Outcome::Again | Outcome::Prepared => st.job = job,
             Outcome::PauseAll => {
                 st.job = job;
                 self.pause_failures += 1;
@@ -671,9 +678,10 @@ async fn step(
     job: Option<Box<Job>>,
     candidates: Vec<(u64, OutboxRow)>,
     backlog: usize,
+    send: bool,
 ) -> StepReport {
     let mut requested = None;
-    let result = step_inner(&sh, chat, job, candidates, backlog, &mut requested).await;
+    let result = step_inner(&sh, chat, job, candidates, backlog, send, &mut requested).await;
     (result, requested)
 }
 
@@ -683,6 +691,7 @@ async fn step_inner(
     job: Option<Box<Job>>,
     candidates: Vec<(u64, OutboxRow)>,
     backlog: usize,
+    send: bool,
     requested: &mut Option<Instant>,
 ) -> StepResult {
     let mut job = match job {
@@ -703,9 +712,12 @@ async fn step_inner(
             }
         }
     };
+    if !send {
+        return (Some(job), Outcome::Prepared);
+    }
     if !job.all_sent() {
         *requested = Some(Instant::now());
-        match send(sh, chat, &mut job).await {
+        match send_part(sh, chat, &mut job).await {
             Ok(()) => {}
             Err(SendError::NotModified) => job.next += 1,
             Err(e) => return failed(sh, chat, job, e).await,
@@ -718,7 +730,7 @@ async fn step_inner(
 }
 
 /// Sends the job's next part.
-async fn send(sh: &Shared, chat: i64, job: &mut Job) -> Result<(), SendError> {
+async fn send_part(sh: &Shared, chat: i64, job: &mut Job) -> Result<(), SendError> {
     let reply_to = if job.next == 0 { job.reply_to } else { None };
     let id = match &job.payload {
         Payload::Text(parts) => {
