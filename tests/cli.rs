@@ -24,7 +24,9 @@ fn stdout(o: &Output) -> String {
 #[test]
 fn bad_input_is_one_line_and_exit_code_2() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+    // (arguments, environment, what the one line must say)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         (&["fly"], &[], "unrecognized subcommand"),
         (&["demo", "--turbo"], &[], "unexpected argument '--turbo'"),
         (&["demo", "--days", "abc"], &[], "invalid value 'abc'"),

@@ -149,6 +149,6 @@ async fn a_second_store_on_the_same_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bert.redb");
     let _first = Store::open(&path).unwrap();
-    let err = Store::open(&path).err().expect("second open must fail");
+    let Err(err) = Store::open(&path) else { panic!("second open must fail") };
     assert!(err.to_string().contains("another Bert is already using"), "{err}");
 }

@@ -174,7 +174,7 @@ impl Rig {
         };
         // The /id answer, in whatever language the chat speaks.
         let markers: Vec<String> = Lang::ALL.iter().map(|l| render::id_reply(user, chat, *l, Mode::Html)).collect();
-        let is_marker = |m: &Sent| markers.iter().any(|k| m.text == *k);
+        let is_marker = |m: &Sent| markers.contains(&m.text);
         let found = self.fake.wait_for(WAIT, |s| s.iter().filter(|m| m.chat == chat).skip(before).any(is_marker)).await;
         assert!(found, "no answer to the marker after {text:?} in {chat}: {:?}", self.fake.sent_to(chat));
         let sent = self.fake.sent_to(chat);

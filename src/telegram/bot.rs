@@ -333,11 +333,12 @@ async fn handle_message(st: &BotState, msg: &Message, me: &str) {
             }
             st.reply_html(chat, reply).await;
         }
-        ChatCommand::Engine(cmd) => match user {
-            Some(user) => engine_command(st, Requester { user, chat }, lang, cmd).await,
+        ChatCommand::Engine(cmd) => {
             // `authorize` allows engine commands only to traders and viewers, who have ids.
-            None => {}
-        },
+            if let Some(user) = user {
+                engine_command(st, Requester { user, chat }, lang, cmd).await
+            }
+        }
         other => {
             let name = other.name();
             let request = HookRequest { user, chat, role, lang, command: other };

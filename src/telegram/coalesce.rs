@@ -36,15 +36,15 @@ pub fn html_to_plain(html: &str) -> String {
     while let Some(i) = rest.find(['<', '&']) {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
-        if tail.starts_with('<') {
-            let is_tag = tail[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/');
+        if let Some(after) = tail.strip_prefix('<') {
+            let is_tag = after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/');
             match tail.find('>') {
                 Some(end) if is_tag => {
                     rest = &tail[end + 1..];
                 }
                 _ => {
                     out.push('<');
-                    rest = &tail[1..];
+                    rest = after;
                 }
             }
         } else {
