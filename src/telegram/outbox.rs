@@ -373,8 +373,8 @@ enum Outcome {
 
 type StepResult = (Option<Box<Job>>, Outcome);
 
-/// A step's result and when its request (if any) left.
-type StepReport = (StepResult, Option<Instant>);
+/// A step's result, and when its request (if any) left and when its answer came back.
+type StepReport = (StepResult, Option<(Instant, Instant)>);
 
 // ----- the scheduler ------------------------------------------------------------------------
 
@@ -534,7 +534,7 @@ impl Scheduler {
             if st.busy || st.not_before.is_some_and(|t| t > now) {
                 continue;
             }
-            // A chat without a job first prepares one (reads and renders, no permit needed),
+            // A chat without a job first prepares one (reading and rendering need no permit),
             // so that when its permit comes the request leaves at once.
             let send = st.job.is_some();
             if send {
@@ -605,9 +605,15 @@ impl Scheduler {
                 return;
             }
         };
-        if let Some(at) = requested {
+        if let Some((at, answered)) = requested {
+            // The next message of this chat must reach Telegram at least 90% of the interval
+            // after this one. Telegram received this one between `at` (the request left) and
+            // `answered`: measuring from `at` keeps local delays from shrinking
+            // the gap, and "now minus 10%" bounds it even when this request was slow on the
+            // way in (a new connection) while the next one is fast.
             let gap = config.limits.interval_for(chat);
-            self.limiter.defer(chat, (at + gap).saturating_duration_since(now));
+            let next = (at + gap).max(answered + gap - gap / 10);
+            self.limiter.defer(chat, next.saturating_duration_since(now));
         }
         match outcome {
             Outcome::Progress => {
@@ -717,13 +723,20 @@ async fn step_inner(
     candidates: Vec<(u64, OutboxRow)>,
     backlog: usize,
     send: bool,
-    requested: &mut Option<Instant>,
+    requested: &mut Option<(Instant, Instant)>,
 ) -> StepResult {
     let mut job = match job {
         Some(job) => job,
         None => {
-            let inner = sh.clone();
-            match blocking(move || build(&inner, chat, candidates, backlog)).await {
+            // Building reads the store only for notices (the chat's language) and rows about a
+            // position (its reply thread); without those it is pure and runs right here.
+            let built = if needs_store(&candidates) {
+                let inner = sh.clone();
+                blocking(move || build(&inner, chat, candidates, backlog)).await
+            } else {
+                build(sh, chat, candidates, backlog).map_err(|e| e.to_string())
+            };
+            match built {
                 Ok(Built::Job(job)) => job,
                 Ok(Built::Drop { seqs, why }) => {
                     tracing::warn!(chat, ?seqs, why, "outbox rows dropped");
@@ -741,8 +754,10 @@ async fn step_inner(
         return (Some(job), Outcome::Prepared);
     }
     if !job.all_sent() {
-        *requested = Some(Instant::now());
-        match send_part(sh, chat, &mut job).await {
+        let left = Instant::now();
+        let sent = send_part(sh, chat, &mut job).await;
+        *requested = Some((left, Instant::now()));
+        match sent {
             Ok(()) => {}
             Err(SendError::NotModified) => job.next += 1,
             Err(e) => return failed(sh, chat, job, e).await,
@@ -1021,6 +1036,12 @@ async fn count_attempt(sh: &Shared, job: &mut Job) {
 
 // ----- building a job ---------------------------------------------------------------------------
 
+/// Whether building a job from these rows reads the store: a notice is rendered in the chat's
+/// language, a row about a position looks up its reply thread.
+fn needs_store(candidates: &[(u64, OutboxRow)]) -> bool {
+    candidates.iter().any(|(_, r)| matches!(r.body, OutboxBody::Notice(_)) || r.position.is_some())
+}
+
 /// Rows that may be merged with their neighbours: alerts as text (not replies, prompts, edits
 /// or photos).
 fn mergeable(row: &OutboxRow) -> bool {
@@ -1059,7 +1080,12 @@ fn build(sh: &Shared, chat: i64, candidates: Vec<(u64, OutboxRow)>, backlog: usi
         return Ok(Built::Drop { seqs: Vec::new(), why: "no rows" });
     };
     let store = &sh.store;
-    let lang = chat_lang(store, chat);
+    // Only notices are rendered here; skip the settings read otherwise.
+    let lang = if candidates.iter().any(|(_, r)| matches!(r.body, OutboxBody::Notice(_))) {
+        chat_lang(store, chat)
+    } else {
+        Lang::En
+    };
     let mut job = Job {
         rows: vec![(seq, head.clone())],
         payload: Payload::Text(Vec::new()),
