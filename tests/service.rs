@@ -2,78 +2,35 @@
 //! Telegram on 127.0.0.1. A trade from the chat, health and metrics, a second instance refused,
 //! and SIGTERM: exit 0 within 10 s with the position's stop still on the exchange.
 
+#[path = "support/bert_process.rs"]
+mod bert_process;
 #[path = "support/fake_binance/mod.rs"]
 mod fake_binance;
 #[path = "support/fake_telegram/mod.rs"]
 mod fake_telegram;
 
+use bert_process::{Guard, bert, eventually, free_port, get, with_binance, with_telegram};
 use fake_binance::{API_KEY, FakeBinance, SECRET};
 use fake_telegram::{FakeTelegram, TOKEN};
 use rust_decimal_macros::dec;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 const TRADER: i64 = 7;
 const ALERTS: i64 = -100;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn bert_run(data: &std::path::Path, fake: &FakeBinance, tg: &FakeTelegram, http: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_bert"))
-        .arg("run")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TELEGRAM_BOT_TOKEN", TOKEN)
-        .env("BERT_TELEGRAM_API_URL", tg.url())
-        .env("BINANCE_API_KEY", API_KEY)
-        .env("BINANCE_API_SECRET", SECRET)
-        .env("BERT_EXCHANGE", "testnet")
-        .env("BERT_BINANCE_REST_URL", fake.rest_url())
-        .env("BERT_BINANCE_WS_API_URL", fake.ws_api_url())
-        .env("BERT_BINANCE_STREAM_URL", fake.stream_url())
-        .env("BERT_DATA_DIR", data)
+    let mut cmd = bert("run");
+    with_telegram(&mut cmd, &tg.url(), TOKEN);
+    with_binance(&mut cmd, &fake.rest_url(), &fake.ws_api_url(), &fake.stream_url(), API_KEY, SECRET);
+    cmd.env("BERT_DATA_DIR", data)
         .env("BERT_SYMBOLS", "BTC")
         .env("BERT_TRADERS", TRADER.to_string())
         .env("BERT_ALERT_CHATS", ALERTS.to_string())
         .env("BERT_CONFIRM", "false")
         .env("BERT_HTTP_ADDR", format!("127.0.0.1:{http}"))
-        .env("BERT_LOG_FORMAT", "json")
-        .stdout(if std::env::var("BERT_TEST_SHOW").is_ok() { Stdio::inherit() } else { Stdio::piped() })
-        .stderr(if std::env::var("BERT_TEST_SHOW").is_ok() { Stdio::inherit() } else { Stdio::piped() })
         .spawn()
         .expect("start bert run")
-}
-
-/// Kills the service if the test fails half-way, so no process outlives the test.
-struct Guard(Option<Child>);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-async fn get(url: &str) -> Option<(u16, String)> {
-    let resp = reqwest::get(url).await.ok()?;
-    let code = resp.status().as_u16();
-    Some((code, resp.text().await.ok()?))
-}
-
-/// Polls `cond` (bounded): the service works asynchronously.
-async fn eventually<F: std::future::Future<Output = bool>>(what: &str, secs: u64, mut cond: impl FnMut() -> F) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if cond().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,13 +70,7 @@ async fn bert_run_trades_from_the_chat_and_stops_cleanly_on_sigterm() {
     // Metrics in the Prometheus text format.
     let (code, metrics) = get(&format!("http://127.0.0.1:{http}/metrics")).await.expect("metrics");
     assert_eq!(code, 200);
-    for line in metrics.lines().filter(|l| !l.starts_with('#')) {
-        let mut parts = line.split_whitespace();
-        let (name, value) = (parts.next().unwrap(), parts.next().expect("a value"));
-        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{line}");
-        assert!(value.parse::<f64>().is_ok(), "{line}");
-        assert!(parts.next().is_none(), "{line}");
-    }
+    prometheus_parse::Scrape::parse(metrics.lines().map(|l| Ok(l.to_string()))).expect("Prometheus text format");
     assert!(metrics.contains("bert_orders_placed_total 2"), "{metrics}");
 
     // SIGTERM: exit 0 within 10 s; the stop stays on the exchange.

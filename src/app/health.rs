@@ -1,6 +1,6 @@
 //! `/healthz` and `/metrics` on `BERT_HTTP_ADDR`. Read-only: there is no control API.
 
-use super::driver::{EngineHandle, Metrics};
+use super::driver::{Clock, EngineHandle, Metrics};
 use crate::domain::Timestamp;
 use crate::store::Store;
 use axum::Router;
@@ -25,6 +25,8 @@ pub struct HealthState {
     pub metrics: Arc<Metrics>,
     /// Paper mode has no user stream to watch.
     pub paper: bool,
+    /// Where "now" comes from (injected in tests, so the outbox age needs no waiting).
+    pub clock: Arc<dyn Clock>,
 }
 
 pub fn router(state: HealthState) -> Router {
@@ -59,7 +61,7 @@ pub async fn problems(state: &HealthState, now: Timestamp) -> Vec<String> {
 }
 
 async fn healthz(State(state): State<HealthState>) -> impl IntoResponse {
-    let problems = problems(&state, Timestamp::now()).await;
+    let problems = problems(&state, state.clock.now()).await;
     let (code, body) = if problems.is_empty() {
         (StatusCode::OK, serde_json::json!({ "status": "ok" }))
     } else {
@@ -69,7 +71,7 @@ async fn healthz(State(state): State<HealthState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
-    let body = render_metrics(&state, Timestamp::now());
+    let body = render_metrics(&state, state.clock.now());
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }
 

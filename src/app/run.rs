@@ -197,6 +197,7 @@ async fn serve<E: Exchange>(
         store: store.clone(),
         metrics: metrics.clone(),
         paper: paper.is_some(),
+        clock: Arc::new(SystemClock),
     };
     tasks.spawn(health::serve(listener, health_state, shutdown.clone()));
     // Telegram: the bot (commands in) and the outbox worker (every message out).
