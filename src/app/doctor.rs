@@ -103,8 +103,9 @@ async fn telegram_check(config: &Config) -> Check {
         Ok(c) => c,
         Err(e) => return Check { name, ok: false, detail: e.without_url().to_string() },
     };
-    // Errors carry the URL, and the URL carries the token: drop it before showing anything.
-    match client.get(&url).send().await {
+    // POST, as the bot itself calls the Bot API. Errors carry the URL, and the URL carries the
+    // token: drop it before showing anything.
+    match client.post(&url).send().await {
         Err(e) => Check { name, ok: false, detail: format!("Telegram unreachable: {}", e.without_url()) },
         Ok(resp) => match resp.json::<serde_json::Value>().await {
             Ok(v) if v["ok"] == true => {
