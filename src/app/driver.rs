@@ -240,19 +240,31 @@ fn engine_loop<E: Exchange>(
 
 fn count_inputs(metrics: &Metrics, event: &Event) {
     match event {
-        Event::Exchange(ExchangeEvent::Order(r)) if r.fill.is_some() => {
-            metrics.fills.fetch_add(1, Ordering::Relaxed);
+        Event::Exchange(ExchangeEvent::Order(r)) => {
+            // Every fill and order state change is logged with its client id, so a log search
+            // for one id tells an order's whole story next to the journal.
+            if let Some(f) = &r.fill {
+                metrics.fills.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(client_id = %r.client_id, symbol = %r.symbol, trade_id = f.trade_id, qty = %f.qty, price = %f.price, fee = %f.fee, fee_asset = %f.fee_asset, "fill");
+            } else {
+                tracing::info!(client_id = %r.client_id, symbol = %r.symbol, status = ?r.status, reason = r.reason.as_deref(), "order report");
+            }
         }
         Event::Exchange(ExchangeEvent::StreamUp) => {
             metrics.stream_up.store(1, Ordering::Relaxed);
             metrics.stream_reconnects.fetch_add(1, Ordering::Relaxed);
         }
         Event::Exchange(ExchangeEvent::StreamDown { .. }) => metrics.stream_up.store(0, Ordering::Relaxed),
-        Event::Placed { result: Err(e), .. } if e.is_unknown_outcome() => {
+        Event::Placed { client_id, result: Err(e) } if e.is_unknown_outcome() => {
             metrics.orders_unknown.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%client_id, error = %e, "order outcome unknown; querying it");
         }
-        Event::Placed { result: Err(_), .. } => {
+        Event::Placed { client_id, result: Err(e) } => {
             metrics.orders_rejected.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%client_id, error = %e, "order rejected");
+        }
+        Event::Placed { client_id, result: Ok(r) } => {
+            tracing::info!(%client_id, exchange_id = r.exchange_id, status = ?r.status, "order accepted");
         }
         _ => {}
     }
