@@ -326,6 +326,7 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
             lines.push(with_icon("🚀", c.t("started", &[("count", Arg::from(*open_positions as u32))])))
         }
         Notice::Stopping => lines.push(with_icon("💤", c.t("stopping", &[]))),
+        Notice::Performance(report) => performance::performance(&c, report, &mut lines),
     }
     lines.join("\n")
 }
@@ -643,5 +644,6 @@ pub fn ui(text: UiText, lang: Lang, mode: Mode) -> String {
     Ctx { lang, mode }.t(key, &[])
 }
 
+mod performance;
 #[cfg(test)]
 mod tests;

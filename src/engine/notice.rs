@@ -234,4 +234,6 @@ pub enum Notice {
     },
     /// The service is shutting down; stops stay on the exchange.
     Stopping,
+    /// The periodic performance report of open positions and the portfolio.
+    Performance(super::PerformanceReport),
 }

@@ -33,11 +33,13 @@ pub mod confirm;
 pub mod errors;
 pub mod limits;
 pub mod outbox;
+pub mod views;
 
 pub use bot::{ChatHook, HookAnswer, HookPress, HookRequest};
 pub use errors::mask_token;
 pub use limits::OutboxLimits;
 pub use outbox::{Outbox, OutboxConfig, OutboxStats, PromptIds};
+pub use views::Views;
 
 use crate::app::config::Secret;
 use crate::app::driver::{Clock, EngineHandle};

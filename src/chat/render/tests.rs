@@ -2,7 +2,7 @@ use super::*;
 use crate::chat::auth::access;
 use crate::chat::parse::parse;
 use crate::domain::{AssetCode, Timestamp};
-use crate::engine::{BreakerReason, PositionView, StatusView};
+use crate::engine::{BreakerReason, PerformanceLine, PerformanceReport, PositionView, StatusView};
 use rust_decimal_macros::dec;
 
 fn usdt() -> AssetCode {
@@ -101,9 +101,10 @@ fn notice_index(n: &Notice) -> usize {
         Notice::Reconciliation(_) => 24,
         Notice::Started { .. } => 25,
         Notice::Stopping => 26,
+        Notice::Performance(_) => 27,
     }
 }
-const NOTICE_VARIANTS: usize = 27;
+const NOTICE_VARIANTS: usize = 28;
 
 fn view(base: &str, price: bool, stop: bool) -> PositionView {
     PositionView {
@@ -268,8 +269,41 @@ fn samples() -> Vec<Notice> {
         Notice::Reconciliation(Finding::BalanceShort { symbol: sym("SOL"), position: dec!(12.5), held: dec!(3.25) }),
         Notice::Started { open_positions: 3 },
         Notice::Stopping,
+        Notice::Performance(performance_sample(true)),
+        Notice::Performance(performance_sample(false)),
     ]);
     out
+}
+
+/// The periodic report: BTC up with a stop, ETH down without a price, SOL without a stop.
+fn performance_sample(open: bool) -> PerformanceReport {
+    let line = |base: &str, price: Option<Decimal>, stop: Option<Decimal>| PerformanceLine {
+        symbol: sym(base),
+        qty: dec!(0.5),
+        avg_entry: dec!(100),
+        price,
+        change_pct: price.map(|p| p - dec!(100)),
+        pnl: price.map(|p| (p - dec!(100)) / dec!(2)),
+        stop_price: stop,
+        stop_distance_pct: price.zip(stop).map(|(p, s)| ((p - s) / p * dec!(100)).round_dp(2)),
+    };
+    let positions = if open {
+        vec![
+            line("BTC", Some(dec!(110)), Some(dec!(90))),
+            line("SOL", Some(dec!(104)), None),
+            line("ETH", None, Some(dec!(85))),
+        ]
+    } else {
+        vec![]
+    };
+    PerformanceReport {
+        positions,
+        unrealized: dec!(7),
+        portfolio: dec!(10017.91),
+        previous: dec!(10000),
+        previous_at: MAY_1,
+        quote: "USDT".into(),
+    }
 }
 
 /// Checks Telegram-HTML validity as Bert produces it: only `<b>`, `<code>`, balanced and
