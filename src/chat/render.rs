@@ -247,7 +247,7 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
             lines.push(with_icon("⚠️", c.t("stop-lost", &[("base", c.base(symbol))])));
             c.reason_line(&mut lines, reason);
         }
-        Notice::StopFill { symbol, qty, price } => {
+        Notice::StopFill { symbol, qty, price, fee, fee_asset } => {
             let args = [
                 ("qty", c.qty(*qty)),
                 ("base", c.base(symbol)),
@@ -255,12 +255,15 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
                 ("quote", c.quote(symbol)),
             ];
             lines.push(with_icon("🔻", c.t("stop-fill", &args)));
+            if !fee.is_zero() {
+                lines.push(c.t("fill-fee", &[("fee", c.qty(*fee)), ("asset", c.text(fee_asset))]));
+            }
         }
         Notice::ExitPlaced { symbol, qty, reason } => {
             lines.push(with_icon("🔴", c.t("exit-placed", &[("qty", c.qty(*qty)), ("base", c.base(symbol))])));
             lines.push(c.t("position-closed-reason", &[("reason", Arg::from(exit_reason(&c, reason)))]));
         }
-        Notice::ExitFill { symbol, qty, price } => {
+        Notice::ExitFill { symbol, qty, price, fee, fee_asset } => {
             let args = [
                 ("qty", c.qty(*qty)),
                 ("base", c.base(symbol)),
@@ -268,6 +271,9 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
                 ("quote", c.quote(symbol)),
             ];
             lines.push(with_icon("✅", c.t("exit-fill", &args)));
+            if !fee.is_zero() {
+                lines.push(c.t("fill-fee", &[("fee", c.qty(*fee)), ("asset", c.text(fee_asset))]));
+            }
         }
         Notice::ExitFailed { symbol, reason } => {
             lines.push(with_icon("⚠️", c.t("exit-failed", &[("base", c.base(symbol))])));

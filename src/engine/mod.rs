@@ -684,8 +684,20 @@ impl Engine {
                 fee: fill.fee,
                 fee_asset: fill.fee_asset.to_string(),
             },
-            OrderRole::Stop => Notice::StopFill { symbol, qty: fill.qty, price: fill.price },
-            OrderRole::Exit | OrderRole::Dump => Notice::ExitFill { symbol, qty: fill.qty, price: fill.price },
+            OrderRole::Stop => Notice::StopFill {
+                symbol,
+                qty: fill.qty,
+                price: fill.price,
+                fee: fill.fee,
+                fee_asset: fill.fee_asset.to_string(),
+            },
+            OrderRole::Exit | OrderRole::Dump => Notice::ExitFill {
+                symbol,
+                qty: fill.qty,
+                price: fill.price,
+                fee: fill.fee,
+                fee_asset: fill.fee_asset.to_string(),
+            },
         };
         fx.alert(Category::Fills, Some(pid), pos.origin_chat, notice);
     }

@@ -189,10 +189,16 @@ fn samples() -> Vec<Notice> {
         },
         Notice::StopRefused { symbol: sym("BTC"), reason: Some("Stop price would trigger immediately.".into()) },
         Notice::StopLost { symbol: sym("BTC"), reason: None },
-        Notice::StopFill { symbol: sym("BTC"), qty: dec!(0.023), price: dec!(36900) },
+        Notice::StopFill {
+            symbol: sym("BTC"),
+            qty: dec!(0.023),
+            price: dec!(36900),
+            fee: dec!(0.8487),
+            fee_asset: "USDT".into(),
+        },
         Notice::ExitPlaced { symbol: sym("BTC"), qty: dec!(0.023), reason: ExitReason::Manual { user: 42 } },
         Notice::ExitPlaced { symbol: sym("BTC"), qty: dec!(0.023), reason: ExitReason::Signal },
-        Notice::ExitFill { symbol: sym("BTC"), qty: dec!(0.023), price: dec!(45000) },
+        Notice::ExitFill { symbol: sym("BTC"), qty: dec!(0.023), price: dec!(45000), fee: dec!(0), fee_asset: "USDT".into() },
         Notice::ExitFailed { symbol: sym("BTC"), reason: Some("timeout".into()) },
         Notice::Unprotected { symbol: sym("BTC"), reason: Some("insufficient balance".into()) },
         Notice::PositionClosed {
@@ -423,8 +429,14 @@ fn key_numbers_appear_formatted_for_the_language() {
             (Notice::Refused(Refusal::MaxOpenPositions { max: 10 }), vec!["10".into()]),
             (Notice::Refused(Refusal::PortfolioRiskFull { max_pct: dec!(10) }), vec![fmt_share(lang, dec!(10))]),
             (
-                Notice::StopFill { symbol: sym("BTC"), qty: dec!(0.023), price: dec!(36900) },
-                vec![p(dec!(36900)), q(dec!(0.023))],
+                Notice::StopFill {
+                    symbol: sym("BTC"),
+                    qty: dec!(0.023),
+                    price: dec!(36900),
+                    fee: dec!(0.8487),
+                    fee_asset: "USDT".into(),
+                },
+                vec![p(dec!(36900)), q(dec!(0.023)), q(dec!(0.8487))],
             ),
         ];
         for (notice, needles) in checks {
