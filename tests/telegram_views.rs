@@ -162,8 +162,10 @@ impl Rig {
         self.fake.text(chat, user, None, text);
         self.fake.text(chat, user, None, "/id");
         let marker = render::id_reply(Some(user), chat, Lang::En, Mode::Html);
-        let found =
-            self.fake.wait_for(WAIT, |s| s.iter().filter(|m| m.chat == chat).skip(before).any(|m| m.text == marker)).await;
+        let found = self
+            .fake
+            .wait_for(WAIT, |s| s.iter().filter(|m| m.chat == chat).skip(before).any(|m| m.text == marker))
+            .await;
         assert!(found, "no answer to the marker after {text:?} in {chat}: {:?}", self.fake.sent_to(chat));
         let mut out: Vec<Sent> = self.fake.sent_to(chat).into_iter().skip(before).collect();
         let at = out.iter().rposition(|m| m.text == marker).unwrap();

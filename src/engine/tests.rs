@@ -604,7 +604,8 @@ fn position_closed_with_bnb_fees_on_partial_fills_at_several_prices() {
     e.process(&Event::Price { symbol: bnb, price: dec!(300) }, t(0));
     let entry = enter(&mut e);
     let fill_report = |o: &Order, status: OrderStatus, cum: Decimal, id: u64, qty: Decimal, price: Decimal| {
-        let fill = Fill { trade_id: id, price, qty, fee: dec!(0), fee_asset: AssetCode::new("BNB").unwrap(), time: t(1) };
+        let fill =
+            Fill { trade_id: id, price, qty, fee: dec!(0), fee_asset: AssetCode::new("BNB").unwrap(), time: t(1) };
         let mut r = report(o, status, cum, None);
         if let Event::Exchange(ExchangeEvent::Order(r)) = &mut r {
             let fee = if o.role == OrderRole::Entry { dec!(0.002) } else { dec!(0.001) };
@@ -643,13 +644,6 @@ fn position_closed_with_bnb_fees_on_partial_fills_at_several_prices() {
     // Average exit 889.55 / 9.95 = 89.402010…
     assert_eq!(
         closed,
-        Some((
-            dec!(-109.745),
-            dec!(-11.00),
-            dec!(1.82),
-            dec!(100.248744),
-            dec!(89.402010),
-            Some(ExitReason::StopHit)
-        ))
+        Some((dec!(-109.745), dec!(-11.00), dec!(1.82), dec!(100.248744), dec!(89.402010), Some(ExitReason::StopHit)))
     );
 }

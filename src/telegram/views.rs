@@ -157,7 +157,11 @@ pub fn performance_text(trades: &[ClosedTrade], start: Option<Decimal>, quote: &
         "stats-wins",
         &[("wins", Arg::from(s.wins)), ("losses", Arg::from(s.losses)), ("rate", pct(s.win_rate_pct, false))],
     ));
-    lines.push(tr_html(lang, "stats-pnl", &[("total", signed(s.total_pnl)), ("avg", signed(s.avg_pnl)), ("quote", q())]));
+    lines.push(tr_html(
+        lang,
+        "stats-pnl",
+        &[("total", signed(s.total_pnl)), ("avg", signed(s.avg_pnl)), ("quote", q())],
+    ));
     lines.push(tr_html(lang, "stats-fees", &[("fees", money(s.total_fees)), ("quote", q())]));
     for (key, trade) in [("stats-best", &s.best), ("stats-worst", &s.worst)] {
         if let Some(t) = trade {

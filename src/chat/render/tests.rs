@@ -198,7 +198,13 @@ fn samples() -> Vec<Notice> {
         },
         Notice::ExitPlaced { symbol: sym("BTC"), qty: dec!(0.023), reason: ExitReason::Manual { user: 42 } },
         Notice::ExitPlaced { symbol: sym("BTC"), qty: dec!(0.023), reason: ExitReason::Signal },
-        Notice::ExitFill { symbol: sym("BTC"), qty: dec!(0.023), price: dec!(45000), fee: dec!(0), fee_asset: "USDT".into() },
+        Notice::ExitFill {
+            symbol: sym("BTC"),
+            qty: dec!(0.023),
+            price: dec!(45000),
+            fee: dec!(0),
+            fee_asset: "USDT".into(),
+        },
         Notice::ExitFailed { symbol: sym("BTC"), reason: Some("timeout".into()) },
         Notice::Unprotected { symbol: sym("BTC"), reason: Some("insufficient balance".into()) },
         Notice::PositionClosed {
