@@ -269,7 +269,7 @@ fn every_alert_reads_well_and_carries_its_facts() {
     assert_eq!(s.1.len(), 2, "two closed trades");
     let text = performance_text(&s.1, Some(dec!(10000)), "USDT", Lang::En);
     has(
-        &[text.clone()],
+        std::slice::from_ref(&text),
         &["Closed trades: 2", "Wins 1, losses 1, win rate 50.00%", "By month:", "2024-03: 2 trades, 1 won"],
     );
     println!("----- /performance -----\n{text}");
