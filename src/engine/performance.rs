@@ -127,18 +127,18 @@ impl Engine {
     /// Called on every tick: fires the schedule when it is due (see the module docs).
     pub(super) fn check_performance(&mut self, now: Timestamp, fx: &mut Effects) {
         let Some(every) = self.settings.performance_every_ms.filter(|ms| *ms > 0) else { return };
+        // Every tick (once a second) gets here: the common case returns before any work.
+        if self.meta.performance.as_ref().is_some_and(|m| now.since(m.at) < every) {
+            return;
+        }
         if self.balances.is_empty() {
             return; // the portfolio is not known yet: nothing to report or compare
         }
         let portfolio = self.portfolio_value().round_dp(8);
-        let mark = match &self.meta.performance {
-            None => {
-                self.meta.performance = Some(PerformanceMark { at: now, portfolio, portfolio_at: now });
-                fx.writes.push(Write::Meta(self.meta.clone()));
-                return;
-            }
-            Some(m) if now.since(m.at) < every => return,
-            Some(m) => m.clone(),
+        let Some(mark) = self.meta.performance.clone() else {
+            self.meta.performance = Some(PerformanceMark { at: now, portfolio, portfolio_at: now });
+            fx.writes.push(Write::Meta(self.meta.clone()));
+            return;
         };
         let open = self.positions.values().any(|p| p.qty > Decimal::ZERO);
         let mut next = PerformanceMark { at: now, ..mark.clone() };
