@@ -23,7 +23,8 @@
 //! let outbox = telegram::outbox_for(&cfg, store.clone(), notify.clone())?;
 //! let stats = outbox.stats();                           // for /metrics
 //! tracker.spawn(outbox.run(shutdown.clone()));          // flushes for cfg.outbox.flush after cancel
-//! tracker.spawn(telegram::run_bot(cfg, BotDeps { store, engine, notify, clock, hook: None }, shutdown));
+//! let views = Arc::new(Views::new(store.clone(), engine.clone(), clock.clone(), quote)); // /performance, /chart, /alerts
+//! tracker.spawn(telegram::run_bot(cfg, BotDeps { store, engine, notify, clock, hook: Some(views) }, shutdown));
 //! ```
 
 pub mod api;
