@@ -270,7 +270,7 @@ fn every_alert_reads_well_and_carries_its_facts() {
     let text = performance_text(&s.1, Some(dec!(10000)), "USDT", Lang::En);
     has(
         std::slice::from_ref(&text),
-        &["Closed trades: 2", "Wins 1, losses 1, win rate 50.00%", "By month:", "2024-03: 2 trades, 1 won"],
+        &["Closed trades: 2", "Wins 1, losses 1, win rate 50.00%", "By month:", "2024-03: 2 trades, 1 won (50.00%)"],
     );
     println!("----- /performance -----\n{text}");
     let muted = ChatSettings { muted: vec![bert::engine::Category::Performance], ..ChatSettings::default() };

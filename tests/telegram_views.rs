@@ -313,7 +313,7 @@ async fn performance_and_chart_before_and_after_a_closed_trade() {
     assert!(text.contains("Wins 0, losses 1, win rate 0.00%."), "{text}");
     assert!(text.contains("Worst: <b>BTC</b> -"), "{text}");
     let month = rig.clock.now().month();
-    assert!(text.contains(&format!("{month}: 1 trade, 0 won, -")), "{text}");
+    assert!(text.contains(&format!("{month}: 1 trade, 0 won (0.00%), -")), "{text}");
     let got = rig.say(GROUP, VIEWER, "/chart").await;
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].kind, Kind::Photo);

@@ -238,8 +238,8 @@ stats-drawdown-amount = Maximum drawdown: { $amount } { $quote }.
 stats-months = By month:
 stats-month =
     { $trades ->
-        [one] { $month }: { $trades } trade, { $wins } won, { $pnl } { $quote }
-       *[other] { $month }: { $trades } trades, { $wins } won, { $pnl } { $quote }
+        [one] { $month }: { $trades } trade, { $wins } won ({ $rate }), { $pnl } { $quote }
+       *[other] { $month }: { $trades } trades, { $wins } won ({ $rate }), { $pnl } { $quote }
     }
 stats-unavailable = The trade history cannot be read right now. Try again in a minute.
 chart-title = Bert: equity

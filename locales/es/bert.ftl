@@ -234,8 +234,8 @@ stats-drawdown-amount = Caída máxima: { $amount } { $quote }.
 stats-months = Por mes:
 stats-month =
     { $trades ->
-        [one] { $month }: { $trades } operación, { $wins } ganadoras, { $pnl } { $quote }
-       *[other] { $month }: { $trades } operaciones, { $wins } ganadoras, { $pnl } { $quote }
+        [one] { $month }: { $trades } operación, { $wins } ganadoras ({ $rate }), { $pnl } { $quote }
+       *[other] { $month }: { $trades } operaciones, { $wins } ganadoras ({ $rate }), { $pnl } { $quote }
     }
 stats-unavailable = El historial de operaciones no se puede leer ahora. Inténtalo en un minuto.
 chart-title = Bert: capital

@@ -248,10 +248,10 @@ stats-drawdown-amount = Максимальная просадка: { $amount } {
 stats-months = По месяцам:
 stats-month =
     { $trades ->
-        [one] { $month }: { $trades } сделка, прибыльных { $wins }, { $pnl } { $quote }
-        [few] { $month }: { $trades } сделки, прибыльных { $wins }, { $pnl } { $quote }
-        [many] { $month }: { $trades } сделок, прибыльных { $wins }, { $pnl } { $quote }
-       *[other] { $month }: сделок { $trades }, прибыльных { $wins }, { $pnl } { $quote }
+        [one] { $month }: { $trades } сделка, прибыльных { $wins } ({ $rate }), { $pnl } { $quote }
+        [few] { $month }: { $trades } сделки, прибыльных { $wins } ({ $rate }), { $pnl } { $quote }
+        [many] { $month }: { $trades } сделок, прибыльных { $wins } ({ $rate }), { $pnl } { $quote }
+       *[other] { $month }: сделок { $trades }, прибыльных { $wins } ({ $rate }), { $pnl } { $quote }
     }
 stats-unavailable = История сделок сейчас недоступна. Попробуйте через минуту.
 chart-title = Bert: капитал

@@ -193,6 +193,10 @@ pub fn performance_text(trades: &[ClosedTrade], start: Option<Decimal>, quote: &
             ("month", Arg::from(m.month.clone())),
             ("trades", Arg::from(m.trades)),
             ("wins", Arg::from(m.wins)),
+            (
+                "rate",
+                pct((Decimal::from(m.wins) * Decimal::ONE_HUNDRED / Decimal::from(m.trades.max(1))).round_dp(2), false),
+            ),
             ("pnl", signed(m.pnl)),
             ("quote", q()),
         ];

@@ -78,10 +78,10 @@ fn performance_text_matches_the_hand_computed_figures() {
             "Maximum drawdown: 45.25 USDT (4.27%).",
             "",
             "<b>By month:</b>",
-            "2023-11: 1 trade, 1 won, +50.00 USDT",
-            "2023-12: 2 trades, 1 won, +10.50 USDT",
-            "2024-01: 2 trades, 0 won, -45.25 USDT",
-            "2024-02: 1 trade, 1 won, +50.00 USDT",
+            "2023-11: 1 trade, 1 won (100.00%), +50.00 USDT",
+            "2023-12: 2 trades, 1 won (50.00%), +10.50 USDT",
+            "2024-01: 2 trades, 0 won (0.00%), -45.25 USDT",
+            "2024-02: 1 trade, 1 won (100.00%), +50.00 USDT",
         ],
         "{text}"
     );
