@@ -67,6 +67,15 @@ async fn bert_run_trades_from_the_chat_and_stops_cleanly_on_sigterm() {
     })
     .await;
 
+    // The read-only views are wired in: statistics (none closed yet) and the chart as a photo.
+    tg.text(TRADER, TRADER, Some("en"), "/performance");
+    tg.text(TRADER, TRADER, Some("en"), "/chart");
+    eventually("/performance and /chart answered", 30, || async {
+        let sent = tg.sent_to(TRADER);
+        sent.iter().any(|m| m.text.contains("No closed trades yet")) && sent.iter().any(|m| m.photo_bytes > 1000)
+    })
+    .await;
+
     // Metrics in the Prometheus text format.
     let (code, metrics) = get(&format!("http://127.0.0.1:{http}/metrics")).await.expect("metrics");
     assert_eq!(code, 200);

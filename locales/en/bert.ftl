@@ -207,3 +207,57 @@ started =
        *[other] Bert started with { $count } open positions.
     }
 stopping = Bert is shutting down. Open positions stay protected by their stops on the exchange.
+
+## ----- Issue 6: performance report, /performance, /chart, /alerts (keep this block at the end) -----
+
+performance-title =
+    { $count ->
+        [one] Performance: { $count } open position
+       *[other] Performance: { $count } open positions
+    }
+performance-title-none = Performance: no open positions
+performance-line = { $base }: { $pct } since entry ({ $entry } → { $price }), P&L { $pnl } { $quote }
+performance-stop = stop { $stop }, { $distance } below the price
+performance-stop-no-price = stop { $stop }
+performance-no-stop = no stop on the exchange
+performance-unrealized = Unrealized P&L: { $pnl } { $quote }, fees included.
+performance-portfolio = Portfolio value: { $value } { $quote } ({ $change } { $quote }, { $pct } since { $since }).
+stats-none = No closed trades yet. Statistics appear once the first position is closed.
+stats-title =
+    { $count ->
+        [one] Closed trades: { $count }
+       *[other] Closed trades: { $count }
+    }
+stats-wins = Wins { $wins }, losses { $losses }, win rate { $rate }.
+stats-pnl = P&L { $total } { $quote }, on average { $avg } { $quote } per trade, fees included.
+stats-fees = Fees paid: { $fees } { $quote }.
+stats-best = Best: { $base } { $pnl } { $quote } ({ $pct }), closed { $date }.
+stats-worst = Worst: { $base } { $pnl } { $quote } ({ $pct }), closed { $date }.
+stats-drawdown = Maximum drawdown: { $amount } { $quote } ({ $pct }).
+stats-drawdown-amount = Maximum drawdown: { $amount } { $quote }.
+stats-months = By month:
+stats-month =
+    { $trades ->
+        [one] { $month }: { $trades } trade, { $wins } won ({ $rate }), { $pnl } { $quote }
+       *[other] { $month }: { $trades } trades, { $wins } won ({ $rate }), { $pnl } { $quote }
+    }
+stats-unavailable = The trade history cannot be read right now. Try again in a minute.
+chart-title = Bert: equity
+chart-caption = Equity from closed trades, fees included (▲ entries, ● exits). Portfolio now: { $value } { $quote }.
+chart-caption-empty = No closed trades yet: the curve fills in as positions close.
+chart-failed = The chart could not be drawn. Try again later.
+alerts-title = Alerts in this chat (tap a button to switch):
+alerts-name-fills = Fills
+alerts-name-signals = Signals
+alerts-name-performance = Performance
+alerts-name-warnings = Warnings
+alerts-desc-fills = entries, fills, stops, exits and closed positions
+alerts-desc-signals = Edge70 breakouts and breakdowns
+alerts-desc-performance = the periodic report of open positions and the portfolio
+alerts-desc-warnings = safety alerts, reconciliation, start and stop
+alerts-line-on = { $name }: on ({ $description })
+alerts-line-off = { $name }: off ({ $description })
+alerts-footer = Replies to commands always arrive. Muting warnings also mutes alerts about unprotected positions.
+alerts-switched-on = { $name }: on
+alerts-switched-off = { $name }: off
+alerts-not-allowed = Only traders and viewers can change this chat's alerts.

@@ -203,3 +203,57 @@ started =
        *[other] Bert se ha iniciado con { $count } posiciones abiertas.
     }
 stopping = Bert se está deteniendo. Las posiciones abiertas siguen protegidas por sus stops en el exchange.
+
+## ----- Issue 6: performance report, /performance, /chart, /alerts (keep this block at the end) -----
+
+performance-title =
+    { $count ->
+        [one] Rendimiento: { $count } posición abierta
+       *[other] Rendimiento: { $count } posiciones abiertas
+    }
+performance-title-none = Rendimiento: no hay posiciones abiertas
+performance-line = { $base }: { $pct } desde la entrada ({ $entry } → { $price }), P&L { $pnl } { $quote }
+performance-stop = stop { $stop }, { $distance } por debajo del precio
+performance-stop-no-price = stop { $stop }
+performance-no-stop = no hay stop en el exchange
+performance-unrealized = P&L no realizado: { $pnl } { $quote }, comisiones incluidas.
+performance-portfolio = Valor de la cartera: { $value } { $quote } ({ $change } { $quote }, { $pct } desde { $since }).
+stats-none = Aún no hay operaciones cerradas. Las estadísticas aparecen al cerrar la primera posición.
+stats-title =
+    { $count ->
+        [one] Operaciones cerradas: { $count }
+       *[other] Operaciones cerradas: { $count }
+    }
+stats-wins = Ganadoras { $wins }, perdedoras { $losses }, tasa de acierto { $rate }.
+stats-pnl = P&L { $total } { $quote }, de media { $avg } { $quote } por operación, comisiones incluidas.
+stats-fees = Comisiones pagadas: { $fees } { $quote }.
+stats-best = Mejor: { $base } { $pnl } { $quote } ({ $pct }), cerrada el { $date }.
+stats-worst = Peor: { $base } { $pnl } { $quote } ({ $pct }), cerrada el { $date }.
+stats-drawdown = Caída máxima: { $amount } { $quote } ({ $pct }).
+stats-drawdown-amount = Caída máxima: { $amount } { $quote }.
+stats-months = Por mes:
+stats-month =
+    { $trades ->
+        [one] { $month }: { $trades } operación, { $wins } ganadoras ({ $rate }), { $pnl } { $quote }
+       *[other] { $month }: { $trades } operaciones, { $wins } ganadoras ({ $rate }), { $pnl } { $quote }
+    }
+stats-unavailable = El historial de operaciones no se puede leer ahora. Inténtalo en un minuto.
+chart-title = Bert: capital
+chart-caption = Capital según las operaciones cerradas, comisiones incluidas (▲ entradas, ● salidas). Cartera ahora: { $value } { $quote }.
+chart-caption-empty = Aún no hay operaciones cerradas: la curva se completa a medida que se cierran posiciones.
+chart-failed = No se pudo dibujar el gráfico. Inténtalo más tarde.
+alerts-title = Alertas en este chat (pulsa un botón para cambiar):
+alerts-name-fills = Operaciones
+alerts-name-signals = Señales
+alerts-name-performance = Rendimiento
+alerts-name-warnings = Avisos
+alerts-desc-fills = entradas, ejecuciones, stops, salidas y posiciones cerradas
+alerts-desc-signals = rupturas de Edge70 al alza y a la baja
+alerts-desc-performance = el informe periódico de posiciones abiertas y de la cartera
+alerts-desc-warnings = seguridad, conciliación, arranque y parada
+alerts-line-on = { $name }: activadas ({ $description })
+alerts-line-off = { $name }: desactivadas ({ $description })
+alerts-footer = Las respuestas a comandos llegan siempre. Al silenciar los avisos también se silencian las alertas de posiciones desprotegidas.
+alerts-switched-on = { $name }: activadas
+alerts-switched-off = { $name }: desactivadas
+alerts-not-allowed = Solo los traders y los observadores pueden cambiar las alertas de este chat.

@@ -213,3 +213,63 @@ started =
        *[other] Bert запущен, открыто { $count } позиций.
     }
 stopping = Bert останавливается. Открытые позиции остаются защищены стопами на бирже.
+
+## ----- Issue 6: performance report, /performance, /chart, /alerts (keep this block at the end) -----
+
+performance-title =
+    { $count ->
+        [one] Результаты: { $count } открытая позиция
+        [few] Результаты: { $count } открытые позиции
+        [many] Результаты: { $count } открытых позиций
+       *[other] Результаты: открытых позиций { $count }
+    }
+performance-title-none = Результаты: открытых позиций нет
+performance-line = { $base }: { $pct } с момента входа ({ $entry } → { $price }), P&L { $pnl } { $quote }
+performance-stop = стоп { $stop }, на { $distance } ниже цены
+performance-stop-no-price = стоп { $stop }
+performance-no-stop = на бирже нет стопа
+performance-unrealized = Нереализованный P&L: { $pnl } { $quote } с учётом комиссий.
+performance-portfolio = Стоимость портфеля: { $value } { $quote } ({ $change } { $quote }, { $pct } с { $since }).
+stats-none = Закрытых сделок пока нет. Статистика появится после закрытия первой позиции.
+stats-title =
+    { $count ->
+        [one] Закрыта { $count } сделка
+        [few] Закрыто { $count } сделки
+        [many] Закрыто { $count } сделок
+       *[other] Закрыто сделок: { $count }
+    }
+stats-wins = Прибыльных { $wins }, убыточных { $losses }, доля прибыльных { $rate }.
+stats-pnl = P&L { $total } { $quote }, в среднем { $avg } { $quote } на сделку, с учётом комиссий.
+stats-fees = Уплачено комиссий: { $fees } { $quote }.
+stats-best = Лучшая: { $base } { $pnl } { $quote } ({ $pct }), закрыта { $date }.
+stats-worst = Худшая: { $base } { $pnl } { $quote } ({ $pct }), закрыта { $date }.
+stats-drawdown = Максимальная просадка: { $amount } { $quote } ({ $pct }).
+stats-drawdown-amount = Максимальная просадка: { $amount } { $quote }.
+stats-months = По месяцам:
+stats-month =
+    { $trades ->
+        [one] { $month }: { $trades } сделка, прибыльных { $wins } ({ $rate }), { $pnl } { $quote }
+        [few] { $month }: { $trades } сделки, прибыльных { $wins } ({ $rate }), { $pnl } { $quote }
+        [many] { $month }: { $trades } сделок, прибыльных { $wins } ({ $rate }), { $pnl } { $quote }
+       *[other] { $month }: сделок { $trades }, прибыльных { $wins } ({ $rate }), { $pnl } { $quote }
+    }
+stats-unavailable = История сделок сейчас недоступна. Попробуйте через минуту.
+chart-title = Bert: капитал
+chart-caption = Капитал по закрытым сделкам с учётом комиссий (▲ входы, ● выходы). Портфель сейчас: { $value } { $quote }.
+chart-caption-empty = Закрытых сделок пока нет: кривая появится по мере закрытия позиций.
+chart-failed = Не удалось построить график. Попробуйте позже.
+alerts-title = Уведомления в этом чате (нажмите кнопку, чтобы переключить):
+alerts-name-fills = Сделки
+alerts-name-signals = Сигналы
+alerts-name-performance = Результаты
+alerts-name-warnings = Предупреждения
+alerts-desc-fills = входы, исполнения, стопы, выходы и закрытые позиции
+alerts-desc-signals = пробои Edge70 вверх и вниз
+alerts-desc-performance = регулярный отчёт об открытых позициях и портфеле
+alerts-desc-warnings = безопасность, сверка с биржей, запуск и остановка
+alerts-line-on = { $name }: вкл. ({ $description })
+alerts-line-off = { $name }: выкл. ({ $description })
+alerts-footer = Ответы на команды приходят всегда. Отключив предупреждения, вы не увидите и тревоги о незащищённых позициях.
+alerts-switched-on = { $name }: вкл.
+alerts-switched-off = { $name }: выкл.
+alerts-not-allowed = Менять уведомления чата могут только трейдеры и наблюдатели.

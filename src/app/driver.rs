@@ -84,6 +84,8 @@ pub struct EngineView {
     pub positions: Vec<crate::engine::PositionView>,
     /// Orders not yet final, for reconciliation to ask the exchange about.
     pub open_orders: Vec<(crate::domain::Symbol, crate::domain::ClientOrderId)>,
+    /// Every balance valued in the quote asset at the last known prices.
+    pub portfolio: rust_decimal::Decimal,
 }
 
 /// The engine is gone (shut down or failed).
@@ -196,6 +198,7 @@ fn engine_loop<E: Exchange>(
                     status: engine.status_view(),
                     positions: engine.position_views(),
                     open_orders: engine.open_orders().map(|o| (o.symbol, o.client_id.clone())).collect(),
+                    portfolio: engine.portfolio_value(),
                 });
             }
             Input::Peek { event, reply } => {

@@ -140,7 +140,9 @@ async fn serve<E: Exchange>(
 
     // The engine, restored and warmed up before it can trade.
     let snapshot = store.load().map_err(|e| failed("cannot load the state", &e))?;
-    let mut engine = Engine::restore(config.settings.clone(), store.instance_tag(), snapshot);
+    let settings =
+        crate::engine::Settings { performance_every_ms: config.performance_every_ms, ..config.settings.clone() };
+    let mut engine = Engine::restore(settings, store.instance_tag(), snapshot);
     let history = market.warm_up(&symbols, WARM_UP_DAYS).await.map_err(|e| failed("cannot load candle history", &e))?;
     for (symbol, candles) in &history {
         engine.warm_up(*symbol, candles);
@@ -209,12 +211,14 @@ async fn serve<E: Exchange>(
         let outbox =
             crate::telegram::outbox_for(&tg, store.clone(), outbox_wake.clone()).map_err(|e| failed("telegram", &e))?;
         tasks.spawn(outbox.run(shutdown.clone()));
+        let views =
+            crate::telegram::Views::new(store.clone(), handle.clone(), Arc::new(SystemClock), config.settings.quote);
         let deps = crate::telegram::BotDeps {
             store: store.clone(),
             engine: handle.clone(),
             notify: outbox_wake.clone(),
             clock: Arc::new(SystemClock),
-            hook: None,
+            hook: Some(Arc::new(views)),
         };
         let bot_stop = shutdown.clone();
         let bot_failed = shutdown.clone();

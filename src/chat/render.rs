@@ -247,7 +247,7 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
             lines.push(with_icon("⚠️", c.t("stop-lost", &[("base", c.base(symbol))])));
             c.reason_line(&mut lines, reason);
         }
-        Notice::StopFill { symbol, qty, price } => {
+        Notice::StopFill { symbol, qty, price, fee, fee_asset } => {
             let args = [
                 ("qty", c.qty(*qty)),
                 ("base", c.base(symbol)),
@@ -255,12 +255,15 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
                 ("quote", c.quote(symbol)),
             ];
             lines.push(with_icon("🔻", c.t("stop-fill", &args)));
+            if !fee.is_zero() {
+                lines.push(c.t("fill-fee", &[("fee", c.qty(*fee)), ("asset", c.text(fee_asset))]));
+            }
         }
         Notice::ExitPlaced { symbol, qty, reason } => {
             lines.push(with_icon("🔴", c.t("exit-placed", &[("qty", c.qty(*qty)), ("base", c.base(symbol))])));
             lines.push(c.t("position-closed-reason", &[("reason", Arg::from(exit_reason(&c, reason)))]));
         }
-        Notice::ExitFill { symbol, qty, price } => {
+        Notice::ExitFill { symbol, qty, price, fee, fee_asset } => {
             let args = [
                 ("qty", c.qty(*qty)),
                 ("base", c.base(symbol)),
@@ -268,6 +271,9 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
                 ("quote", c.quote(symbol)),
             ];
             lines.push(with_icon("✅", c.t("exit-fill", &args)));
+            if !fee.is_zero() {
+                lines.push(c.t("fill-fee", &[("fee", c.qty(*fee)), ("asset", c.text(fee_asset))]));
+            }
         }
         Notice::ExitFailed { symbol, reason } => {
             lines.push(with_icon("⚠️", c.t("exit-failed", &[("base", c.base(symbol))])));
@@ -326,6 +332,7 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
             lines.push(with_icon("🚀", c.t("started", &[("count", Arg::from(*open_positions as u32))])))
         }
         Notice::Stopping => lines.push(with_icon("💤", c.t("stopping", &[]))),
+        Notice::Performance(report) => performance::performance(&c, report, &mut lines),
     }
     lines.join("\n")
 }
@@ -643,5 +650,6 @@ pub fn ui(text: UiText, lang: Lang, mode: Mode) -> String {
     Ctx { lang, mode }.t(key, &[])
 }
 
+mod performance;
 #[cfg(test)]
 mod tests;

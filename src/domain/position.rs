@@ -290,6 +290,58 @@ mod tests {
         assert_eq!(t.avg_exit, dec!(45));
     }
 
+    /// Partial buys and partial sells at several prices, every fee in BNB at the BNB price of
+    /// its fill. By hand:
+    /// buys 0.3 @ 100 = 30 (fee 0.0001 BNB @ 300 = 0.03) and 0.7 @ 102 = 71.4 (0.0002 @ 300 =
+    /// 0.06): spent 101.4, average 101.4 / 1.0 = 101.4, quantity untouched (1.0).
+    /// sells 0.5 @ 110 = 55 (0.0002 @ 310 = 0.062) and 0.5 @ 108 = 54 (0.0002 @ 305 = 0.061):
+    /// received 109, average exit 109.
+    /// BNB fees 0.03 + 0.06 + 0.062 + 0.061 = 0.213. P&L = 109 − 101.4 − 0.213 = 7.387,
+    /// 7.387 / 101.4 = 7.285 % → 7.29 %.
+    /// Halfway (0.5 left, price 109): 0.5 × 109 + (55 − 101.4 − 0.152) = 54.5 − 46.552 = 7.948.
+    #[test]
+    fn pnl_with_partial_fills_at_several_prices_and_bnb_fees() {
+        let mut p = pos();
+        p.apply_fill(Side::Buy, &fill(1, dec!(100), dec!(0.3), dec!(0.0001), "BNB"), dec!(0.03));
+        p.apply_fill(Side::Buy, &fill(2, dec!(102), dec!(0.7), dec!(0.0002), "BNB"), dec!(0.06));
+        assert_eq!(p.qty, dec!(1.0));
+        assert_eq!(p.avg_entry(), Some(dec!(101.4)));
+        p.apply_fill(Side::Sell, &fill(3, dec!(110), dec!(0.5), dec!(0.0002), "BNB"), dec!(0.062));
+        assert_eq!(p.qty, dec!(0.5));
+        assert_eq!(p.unrealized_pnl(dec!(109)), dec!(7.948));
+        p.apply_fill(Side::Sell, &fill(4, dec!(108), dec!(0.5), dec!(0.0002), "BNB"), dec!(0.061));
+        assert_eq!(p.qty, dec!(0));
+        assert_eq!(p.realized_pnl(), dec!(7.387));
+        assert_eq!(p.fees, dec!(0.213));
+        let t = p.to_closed_trade(Timestamp(36 * 3_600_000));
+        assert_eq!((t.pnl, t.pnl_pct, t.fees), (dec!(7.387), dec!(7.29), dec!(0.213)));
+        assert_eq!((t.avg_entry, t.avg_exit, t.qty, t.cost), (dec!(101.4), dec!(109), dec!(1.0), dec!(101.4)));
+        assert_eq!(t.days_held(), 1);
+    }
+
+    /// Base-asset fees on two buys at different prices, quote fees on two sells at different
+    /// prices, closing at a loss. By hand:
+    /// buys 0.5 @ 200 = 100 and 0.5 @ 210 = 105, fees 0.0005 BTC each: spent 205, average 205,
+    /// held 0.999. Fees in quote at fill prices: 0.1 and 0.105.
+    /// sells 0.4 @ 220 = 88 (fee 0.088 USDT) and 0.599 @ 190 = 113.81 (fee 0.11381 USDT):
+    /// received 87.912 + 113.69619 = 201.60819. P&L = 201.60819 − 205 = −3.39181,
+    /// −3.39181 / 205 = −1.6546 % → −1.65 %. Fees 0.1 + 0.105 + 0.088 + 0.11381 = 0.40681.
+    /// Average exit 201.81 / 0.999 = 202.0120…
+    #[test]
+    fn pnl_with_base_fees_on_buys_and_quote_fees_on_partial_sells() {
+        let mut p = pos();
+        p.apply_fill(Side::Buy, &fill(1, dec!(200), dec!(0.5), dec!(0.0005), "BTC"), dec!(0.1));
+        p.apply_fill(Side::Buy, &fill(2, dec!(210), dec!(0.5), dec!(0.0005), "BTC"), dec!(0.105));
+        assert_eq!((p.qty, p.avg_entry()), (dec!(0.999), Some(dec!(205))));
+        p.apply_fill(Side::Sell, &fill(3, dec!(220), dec!(0.4), dec!(0.088), "USDT"), dec!(0.088));
+        p.apply_fill(Side::Sell, &fill(4, dec!(190), dec!(0.599), dec!(0.11381), "USDT"), dec!(0.11381));
+        assert_eq!(p.qty, dec!(0));
+        assert_eq!(p.realized_pnl(), dec!(-3.39181));
+        assert_eq!(p.fees, dec!(0.40681));
+        assert_eq!(p.pct_of_cost(p.realized_pnl()), dec!(-1.65));
+        assert_eq!(p.avg_exit().map(|a| a.round_dp(6)), Some(dec!(202.012012)));
+    }
+
     #[test]
     fn unrealized_counts_fees_paid_so_far() {
         let mut p = pos();

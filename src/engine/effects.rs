@@ -34,6 +34,9 @@ pub struct EngineMeta {
     pub paused: bool,
     pub next_position: u64,
     pub breaker: Option<super::BreakerReason>,
+    /// The periodic performance report's schedule (absent in databases written before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<super::PerformanceMark>,
 }
 
 /// A row to write in the event's transaction.

@@ -20,12 +20,14 @@
 mod effects;
 mod event;
 mod notice;
+mod performance;
 mod risk;
 mod settings;
 
 pub use effects::{Audience, Category, Effects, EngineMeta, Outgoing, Request, Write};
 pub use event::{Command, Event, Requester};
 pub use notice::{BalanceLine, EntryPlan, Finding, Notice, PositionView, Refusal, SizeBound, StatusView};
+pub use performance::{MOVED_BPS, PerformanceLine, PerformanceMark, PerformanceReport, moved};
 pub use risk::{Account, size_entry, stop_limit, stop_trigger};
 pub use settings::{SettingError, Settings};
 
@@ -682,8 +684,20 @@ impl Engine {
                 fee: fill.fee,
                 fee_asset: fill.fee_asset.to_string(),
             },
-            OrderRole::Stop => Notice::StopFill { symbol, qty: fill.qty, price: fill.price },
-            OrderRole::Exit | OrderRole::Dump => Notice::ExitFill { symbol, qty: fill.qty, price: fill.price },
+            OrderRole::Stop => Notice::StopFill {
+                symbol,
+                qty: fill.qty,
+                price: fill.price,
+                fee: fill.fee,
+                fee_asset: fill.fee_asset.to_string(),
+            },
+            OrderRole::Exit | OrderRole::Dump => Notice::ExitFill {
+                symbol,
+                qty: fill.qty,
+                price: fill.price,
+                fee: fill.fee,
+                fee_asset: fill.fee_asset.to_string(),
+            },
         };
         fx.alert(Category::Fills, Some(pid), pos.origin_chat, notice);
     }
@@ -1152,6 +1166,7 @@ impl Engine {
 
     fn on_tick(&mut self, now: Timestamp, fx: &mut Effects) {
         self.check_breaker(now, fx);
+        self.check_performance(now, fx);
         let retry = self.settings.retry_ms;
         let due: Vec<ClientOrderId> = self
             .orders

@@ -177,6 +177,11 @@ pub enum Notice {
         symbol: Symbol,
         qty: Decimal,
         price: Decimal,
+        /// The fill's fee as charged (absent in rows queued before fees were shown).
+        #[serde(default)]
+        fee: Decimal,
+        #[serde(default)]
+        fee_asset: String,
     },
     ExitPlaced {
         symbol: Symbol,
@@ -187,6 +192,11 @@ pub enum Notice {
         symbol: Symbol,
         qty: Decimal,
         price: Decimal,
+        /// The fill's fee as charged (absent in rows queued before fees were shown).
+        #[serde(default)]
+        fee: Decimal,
+        #[serde(default)]
+        fee_asset: String,
     },
     /// A market sell did not complete; the position is protected by a new stop.
     ExitFailed {
@@ -234,4 +244,6 @@ pub enum Notice {
     },
     /// The service is shutting down; stops stay on the exchange.
     Stopping,
+    /// The periodic performance report of open positions and the portfolio.
+    Performance(super::PerformanceReport),
 }

@@ -35,6 +35,9 @@ pub struct Settings {
     pub stream_down_breaker_ms: i64,
     /// Consecutive failed requests that open the circuit breaker.
     pub failures_breaker: u32,
+    /// Period of the open-positions performance report (`BERT_PERFORMANCE_EVERY`); `None`: off.
+    #[serde(default)]
+    pub performance_every_ms: Option<i64>,
 }
 
 impl Default for Settings {
@@ -54,6 +57,9 @@ impl Default for Settings {
             retry_ms: 5_000,
             stream_down_breaker_ms: 30_000,
             failures_breaker: 3,
+            // Off here (backtests and tests have no use for it); `bert run` takes the
+            // configured period, 2 h by default.
+            performance_every_ms: None,
         }
     }
 }

@@ -591,3 +591,59 @@ fn a_gap_in_an_open_order_fetches_trades_too() {
     let fx = e.process(&report(&stop, OrderStatus::PartiallyFilled, dec!(5), Some((40, dec!(1), dec!(90.1)))), t(5));
     assert!(fx.requests.iter().any(|r| matches!(r, Request::Trades { .. })), "{fx:?}");
 }
+
+/// Fees in BNB through the engine: each fee is valued at the BNB price the engine knows when
+/// the fill arrives. Entry 9.95 BTC in two partial fills (5 @ 100, 4.95 @ 100.5), 0.002 BNB
+/// each with BNB at 300: spent 500 + 497.475 = 997.475, fees 0.6 + 0.6. The stop sells in two
+/// fills (4 @ 90, 5.95 @ 89), 0.001 BNB each with BNB at 310: received 360 + 529.55 = 889.55,
+/// fees 0.31 + 0.31. P&L = 889.55 − 997.475 − 1.82 = −109.745; −109.745 / 997.475 = −11.00 %.
+#[test]
+fn position_closed_with_bnb_fees_on_partial_fills_at_several_prices() {
+    let mut e = engine();
+    let bnb = Symbol::parse("BNB", usdt()).unwrap();
+    e.process(&Event::Price { symbol: bnb, price: dec!(300) }, t(0));
+    let entry = enter(&mut e);
+    let fill_report = |o: &Order, status: OrderStatus, cum: Decimal, id: u64, qty: Decimal, price: Decimal| {
+        let fill =
+            Fill { trade_id: id, price, qty, fee: dec!(0), fee_asset: AssetCode::new("BNB").unwrap(), time: t(1) };
+        let mut r = report(o, status, cum, None);
+        if let Event::Exchange(ExchangeEvent::Order(r)) = &mut r {
+            let fee = if o.role == OrderRole::Entry { dec!(0.002) } else { dec!(0.001) };
+            r.fill = Some(Fill { fee, ..fill });
+        }
+        r
+    };
+    e.process(&report(&entry, OrderStatus::New, dec!(0), None), t(2));
+    let fx = e.process(&fill_report(&entry, OrderStatus::PartiallyFilled, dec!(5), 1, dec!(5), dec!(100)), t(3));
+    let avg = notices(&fx).into_iter().find_map(|n| match n {
+        Notice::EntryFill { avg_price, filled, ordered, fee, fee_asset, .. } => {
+            Some((*avg_price, *filled, *ordered, *fee, fee_asset.clone()))
+        }
+        _ => None,
+    });
+    assert_eq!(avg, Some((dec!(100), dec!(5), dec!(9.95), dec!(0.002), "BNB".to_string())));
+    let fx = e.process(&fill_report(&entry, OrderStatus::Filled, dec!(9.95), 2, dec!(4.95), dec!(100.5)), t(4));
+    let avg = notices(&fx).into_iter().find_map(|n| match n {
+        Notice::EntryFill { avg_price, .. } => Some(*avg_price),
+        _ => None,
+    });
+    // 997.475 / 9.95 = 100.248743…
+    assert_eq!(avg.map(|a| a.round_dp(6)), Some(dec!(100.248744)));
+    let stop = placed(&fx).into_iter().find(|o| o.role == OrderRole::Stop).expect("a stop");
+    assert_eq!(stop.quantity, dec!(9.95), "BNB fees leave the quantity whole");
+    e.process(&report(&stop, OrderStatus::New, dec!(0), None), t(5));
+    e.process(&Event::Price { symbol: bnb, price: dec!(310) }, t(6));
+    e.process(&fill_report(&stop, OrderStatus::PartiallyFilled, dec!(4), 3, dec!(4), dec!(90)), t(7));
+    let fx = e.process(&fill_report(&stop, OrderStatus::Filled, dec!(9.95), 4, dec!(5.95), dec!(89)), t(8));
+    let closed = notices(&fx).into_iter().find_map(|n| match n {
+        Notice::PositionClosed { pnl, pnl_pct, fees, avg_entry, avg_exit, reason, .. } => {
+            Some((*pnl, *pnl_pct, *fees, avg_entry.round_dp(6), avg_exit.round_dp(6), *reason))
+        }
+        _ => None,
+    });
+    // Average exit 889.55 / 9.95 = 89.402010…
+    assert_eq!(
+        closed,
+        Some((dec!(-109.745), dec!(-11.00), dec!(1.82), dec!(100.248744), dec!(89.402010), Some(ExitReason::StopHit)))
+    );
+}

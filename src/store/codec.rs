@@ -78,10 +78,19 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let meta = EngineMeta { paused: true, next_position: 7, breaker: None };
+        let meta = EngineMeta { paused: true, next_position: 7, breaker: None, performance: None };
         let bytes = encode("meta", &meta).unwrap();
         assert_eq!(&bytes[..3], b"Bt\x01");
         assert_eq!(&bytes[3..], br#"{"paused":true,"next_position":7,"breaker":null}"#);
+        assert_eq!(decode::<EngineMeta>("t", &"k", &bytes).unwrap(), meta);
+        // The performance schedule, when there is one, comes back as written.
+        let mark = crate::engine::PerformanceMark {
+            at: crate::domain::Timestamp(7_200_000),
+            portfolio: rust_decimal::Decimal::new(1_001_791, 2),
+            portfolio_at: crate::domain::Timestamp(3_600_000),
+        };
+        let meta = EngineMeta { performance: Some(mark), ..meta };
+        let bytes = encode("meta", &meta).unwrap();
         assert_eq!(decode::<EngineMeta>("t", &"k", &bytes).unwrap(), meta);
     }
 

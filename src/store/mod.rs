@@ -611,6 +611,25 @@ impl Store {
         txn.commit()?;
         Ok(())
     }
+
+    /// Reads, changes and writes a chat's settings in one write transaction, so two changes at
+    /// once (two buttons pressed together) cannot undo each other. Returns the settings written.
+    pub fn update_chat_settings(
+        &self,
+        chat: i64,
+        change: impl FnOnce(&mut ChatSettings),
+    ) -> Result<ChatSettings, StoreError> {
+        let txn = self.begin_write()?;
+        let settings = {
+            let mut table = txn.open_table(CHATS)?;
+            let mut settings = read_chat(&table, chat)?.unwrap_or_default();
+            change(&mut settings);
+            table.insert(chat, codec::encode("chat settings", &settings)?.as_slice())?;
+            settings
+        };
+        txn.commit()?;
+        Ok(settings)
+    }
 }
 
 // ----- helpers --------------------------------------------------------------------------------

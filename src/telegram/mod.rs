@@ -23,7 +23,8 @@
 //! let outbox = telegram::outbox_for(&cfg, store.clone(), notify.clone())?;
 //! let stats = outbox.stats();                           // for /metrics
 //! tracker.spawn(outbox.run(shutdown.clone()));          // flushes for cfg.outbox.flush after cancel
-//! tracker.spawn(telegram::run_bot(cfg, BotDeps { store, engine, notify, clock, hook: None }, shutdown));
+//! let views = Arc::new(Views::new(store.clone(), engine.clone(), clock.clone(), quote)); // /performance, /chart, /alerts
+//! tracker.spawn(telegram::run_bot(cfg, BotDeps { store, engine, notify, clock, hook: Some(views) }, shutdown));
 //! ```
 
 pub mod api;
@@ -33,11 +34,13 @@ pub mod confirm;
 pub mod errors;
 pub mod limits;
 pub mod outbox;
+pub mod views;
 
 pub use bot::{ChatHook, HookAnswer, HookPress, HookRequest};
 pub use errors::mask_token;
 pub use limits::OutboxLimits;
 pub use outbox::{Outbox, OutboxConfig, OutboxStats, PromptIds};
+pub use views::Views;
 
 use crate::app::config::Secret;
 use crate::app::driver::{Clock, EngineHandle};

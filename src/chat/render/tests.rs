@@ -2,7 +2,7 @@ use super::*;
 use crate::chat::auth::access;
 use crate::chat::parse::parse;
 use crate::domain::{AssetCode, Timestamp};
-use crate::engine::{BreakerReason, PositionView, StatusView};
+use crate::engine::{BreakerReason, PerformanceLine, PerformanceReport, PositionView, StatusView};
 use rust_decimal_macros::dec;
 
 fn usdt() -> AssetCode {
@@ -101,9 +101,10 @@ fn notice_index(n: &Notice) -> usize {
         Notice::Reconciliation(_) => 24,
         Notice::Started { .. } => 25,
         Notice::Stopping => 26,
+        Notice::Performance(_) => 27,
     }
 }
-const NOTICE_VARIANTS: usize = 27;
+const NOTICE_VARIANTS: usize = 28;
 
 fn view(base: &str, price: bool, stop: bool) -> PositionView {
     PositionView {
@@ -188,10 +189,22 @@ fn samples() -> Vec<Notice> {
         },
         Notice::StopRefused { symbol: sym("BTC"), reason: Some("Stop price would trigger immediately.".into()) },
         Notice::StopLost { symbol: sym("BTC"), reason: None },
-        Notice::StopFill { symbol: sym("BTC"), qty: dec!(0.023), price: dec!(36900) },
+        Notice::StopFill {
+            symbol: sym("BTC"),
+            qty: dec!(0.023),
+            price: dec!(36900),
+            fee: dec!(0.8487),
+            fee_asset: "USDT".into(),
+        },
         Notice::ExitPlaced { symbol: sym("BTC"), qty: dec!(0.023), reason: ExitReason::Manual { user: 42 } },
         Notice::ExitPlaced { symbol: sym("BTC"), qty: dec!(0.023), reason: ExitReason::Signal },
-        Notice::ExitFill { symbol: sym("BTC"), qty: dec!(0.023), price: dec!(45000) },
+        Notice::ExitFill {
+            symbol: sym("BTC"),
+            qty: dec!(0.023),
+            price: dec!(45000),
+            fee: dec!(0),
+            fee_asset: "USDT".into(),
+        },
         Notice::ExitFailed { symbol: sym("BTC"), reason: Some("timeout".into()) },
         Notice::Unprotected { symbol: sym("BTC"), reason: Some("insufficient balance".into()) },
         Notice::PositionClosed {
@@ -268,8 +281,41 @@ fn samples() -> Vec<Notice> {
         Notice::Reconciliation(Finding::BalanceShort { symbol: sym("SOL"), position: dec!(12.5), held: dec!(3.25) }),
         Notice::Started { open_positions: 3 },
         Notice::Stopping,
+        Notice::Performance(performance_sample(true)),
+        Notice::Performance(performance_sample(false)),
     ]);
     out
+}
+
+/// The periodic report: BTC up with a stop, ETH down without a price, SOL without a stop.
+fn performance_sample(open: bool) -> PerformanceReport {
+    let line = |base: &str, price: Option<Decimal>, stop: Option<Decimal>| PerformanceLine {
+        symbol: sym(base),
+        qty: dec!(0.5),
+        avg_entry: dec!(100),
+        price,
+        change_pct: price.map(|p| p - dec!(100)),
+        pnl: price.map(|p| (p - dec!(100)) / dec!(2)),
+        stop_price: stop,
+        stop_distance_pct: price.zip(stop).map(|(p, s)| ((p - s) / p * dec!(100)).round_dp(2)),
+    };
+    let positions = if open {
+        vec![
+            line("BTC", Some(dec!(110)), Some(dec!(90))),
+            line("SOL", Some(dec!(104)), None),
+            line("ETH", None, Some(dec!(85))),
+        ]
+    } else {
+        vec![]
+    };
+    PerformanceReport {
+        positions,
+        unrealized: dec!(7),
+        portfolio: dec!(10017.91),
+        previous: dec!(10000),
+        previous_at: MAY_1,
+        quote: "USDT".into(),
+    }
 }
 
 /// Checks Telegram-HTML validity as Bert produces it: only `<b>`, `<code>`, balanced and
@@ -389,8 +435,14 @@ fn key_numbers_appear_formatted_for_the_language() {
             (Notice::Refused(Refusal::MaxOpenPositions { max: 10 }), vec!["10".into()]),
             (Notice::Refused(Refusal::PortfolioRiskFull { max_pct: dec!(10) }), vec![fmt_share(lang, dec!(10))]),
             (
-                Notice::StopFill { symbol: sym("BTC"), qty: dec!(0.023), price: dec!(36900) },
-                vec![p(dec!(36900)), q(dec!(0.023))],
+                Notice::StopFill {
+                    symbol: sym("BTC"),
+                    qty: dec!(0.023),
+                    price: dec!(36900),
+                    fee: dec!(0.8487),
+                    fee_asset: "USDT".into(),
+                },
+                vec![p(dec!(36900)), q(dec!(0.023)), q(dec!(0.8487))],
             ),
         ];
         for (notice, needles) in checks {

@@ -83,6 +83,8 @@ pub struct Sent {
     /// Inline buttons as (label, callback data).
     pub buttons: Vec<(String, String)>,
     pub photo_bytes: usize,
+    /// The photo's first 32 bytes (empty for text).
+    pub photo_head: Vec<u8>,
     pub at: Instant,
 }
 
@@ -471,7 +473,9 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> Value {
         let Some(name) = attr("name") else { continue };
         match attr("filename") {
             Some(file) => {
-                out.insert(name, json!({"file_name": file, "size": content.len()}));
+                // The first bytes too, so a test can read a PNG's signature and IHDR.
+                let head: Vec<u8> = content.iter().take(32).copied().collect();
+                out.insert(name, json!({"file_name": file, "size": content.len(), "head": head}));
             }
             None => {
                 out.insert(name, json!(String::from_utf8_lossy(content)));
@@ -685,6 +689,11 @@ fn deliver(inner: &mut Inner, method: &str, params: &Value) -> (u16, Response) {
     };
     inner.messages.insert((chat, message_id), text.clone());
     let photo_bytes = params.pointer("/photo/size").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let photo_head: Vec<u8> = params
+        .pointer("/photo/head")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_u64).map(|b| b as u8).collect())
+        .unwrap_or_default();
     inner.sent.push(Sent {
         kind: kind.clone(),
         chat,
@@ -694,6 +703,7 @@ fn deliver(inner: &mut Inner, method: &str, params: &Value) -> (u16, Response) {
         reply_to,
         buttons,
         photo_bytes,
+        photo_head,
         at: now,
     });
     let mut message = json!({
