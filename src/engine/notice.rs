@@ -247,3 +247,15 @@ pub enum Notice {
     /// The periodic performance report of open positions and the portfolio.
     Performance(super::PerformanceReport),
 }
+
+impl Notice {
+    /// Alerts about a position left without its protection, that a person may have to act on
+    /// now. They reach every alert chat even if it muted warnings: muting is for noise, and
+    /// these are never noise.
+    pub fn demands_action(&self) -> bool {
+        matches!(
+            self,
+            Notice::Unprotected { .. } | Notice::StopRefused { .. } | Notice::StopLost { .. } | Notice::ExitFailed { .. }
+        )
+    }
+}

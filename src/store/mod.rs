@@ -218,7 +218,8 @@ impl Store {
             for (message, chats) in effects.messages.iter().zip(audiences) {
                 let mut routed = HashSet::new();
                 for chat in chats {
-                    let Some(chat) = queue.route(chat, message.category)? else { continue };
+                    let category = if message.notice.demands_action() { None } else { Some(message.category) };
+                    let Some(chat) = queue.route(chat, category)? else { continue };
                     if !routed.insert(chat) {
                         continue;
                     }
@@ -250,7 +251,7 @@ impl Store {
         {
             let mut queue = Queue::open(&txn)?;
             for mut row in rows {
-                let Some(chat) = queue.route(row.chat, row.category)? else { continue };
+                let Some(chat) = queue.route(row.chat, Some(row.category))? else { continue };
                 row.chat = chat;
                 seqs.push(queue.push(&row)?);
             }
@@ -768,14 +769,15 @@ impl<'t> Queue<'t> {
     }
 
     /// Where a message for `chat` goes: follows `migrated_to`, and `None` if the final chat
-    /// muted `category`. Unreadable settings count as defaults (logged): an alert sent to a
-    /// chat that muted it is better than an event that cannot be saved.
-    fn route(&mut self, mut chat: i64, category: crate::engine::Category) -> Result<Option<i64>, StoreError> {
+    /// muted `category` (`None`: a message no setting may mute). Unreadable settings count as
+    /// defaults (logged): an alert sent to a chat that muted it is better than an event that
+    /// cannot be saved.
+    fn route(&mut self, mut chat: i64, category: Option<crate::engine::Category>) -> Result<Option<i64>, StoreError> {
         for hop in 0..=MAX_CHAT_HOPS {
             let settings = self.settings(chat)?;
             match settings.migrated_to {
                 Some(next) if next != chat && hop < MAX_CHAT_HOPS => chat = next,
-                _ => return Ok((!settings.mutes(category)).then_some(chat)),
+                _ => return Ok((!category.is_some_and(|c| settings.mutes(c))).then_some(chat)),
             }
         }
         Ok(Some(chat))

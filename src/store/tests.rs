@@ -402,6 +402,26 @@ fn muted_categories_are_not_queued_but_replies_always_are() {
 }
 
 #[test]
+fn an_unprotected_position_reaches_chats_that_muted_warnings() {
+    let (_dir, path) = temp();
+    let store = Store::open(&path).unwrap();
+    let muting = ChatSettings { muted: vec![Category::Warnings], ..ChatSettings::default() };
+    store.set_chat_settings(1, &muting).unwrap();
+    store.set_chat_settings(2, &muting).unwrap();
+    let unprotected = Notice::Unprotected { symbol: btc(), reason: Some("stop refused".into()) };
+    let fx = Effects {
+        messages: vec![
+            alert(Category::Warnings, None, Notice::BreakerClosed),
+            alert(Category::Warnings, Some(1), unprotected.clone()),
+        ],
+        ..Effects::default()
+    };
+    tick(&store, t(0), &fx);
+    let rows: Vec<(i64, OutboxBody)> = store.outbox_peek(10).unwrap().into_iter().map(|(_, r)| (r.chat, r.body)).collect();
+    assert_eq!(rows, vec![(1, OutboxBody::Notice(unprotected.clone())), (2, OutboxBody::Notice(unprotected))]);
+}
+
+#[test]
 fn messages_for_a_migrated_chat_go_to_its_new_id_once() {
     let (_dir, path) = temp();
     let store = Store::open(&path).unwrap();
