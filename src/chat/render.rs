@@ -326,6 +326,9 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
             lines.push(with_icon("🚀", c.t("started", &[("count", Arg::from(*open_positions as u32))])))
         }
         Notice::Stopping => lines.push(with_icon("💤", c.t("stopping", &[]))),
+        other => {
+            stops_warnings::render(&c, other, &mut lines);
+        }
     }
     lines.join("\n")
 }
@@ -350,6 +353,7 @@ fn refusal(c: &Ctx, r: &Refusal) -> String {
         Refusal::Filters { detail } => c.t("refusal-filters", &[("detail", c.text(detail))]),
         Refusal::NoPortfolio => c.t("refusal-no-portfolio", &[]),
         Refusal::NotReconciled => c.t("refusal-not-reconciled", &[]),
+        other => stops_warnings::refusal(c, other).unwrap_or_default(),
     }
 }
 
@@ -642,6 +646,8 @@ pub fn ui(text: UiText, lang: Lang, mode: Mode) -> String {
     };
     Ctx { lang, mode }.t(key, &[])
 }
+
+mod stops_warnings;
 
 #[cfg(test)]
 mod tests;

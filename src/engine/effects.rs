@@ -19,6 +19,13 @@ pub enum Request {
         symbol: Symbol,
         client_id: ClientOrderId,
     },
+    /// Move a stop: cancel `old` and place `new` in one request (the new stop is recorded as
+    /// an intent first, like any order).
+    ReplaceStop {
+        symbol: Symbol,
+        old: ClientOrderId,
+        new: Box<Order>,
+    },
     /// Fetch the trades of an order whose reported executed quantity is ahead of the fills
     /// applied (a report was missed).
     Trades {
@@ -34,6 +41,9 @@ pub struct EngineMeta {
     pub paused: bool,
     pub next_position: u64,
     pub breaker: Option<super::BreakerReason>,
+    /// Portfolio warnings raised and not yet resolved (so a restart does not send them again).
+    #[serde(default)]
+    pub warnings: super::warnings::WarningState,
 }
 
 /// A row to write in the event's transaction.

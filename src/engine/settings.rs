@@ -35,6 +35,12 @@ pub struct Settings {
     pub stream_down_breaker_ms: i64,
     /// Consecutive failed requests that open the circuit breaker.
     pub failures_breaker: u32,
+    /// Warn when free BNB is worth less than this (quote asset) while fees are paid in BNB;
+    /// 0 turns the warning off (`BERT_BNB_MIN`).
+    pub bnb_min: Decimal,
+    /// Warn about a free balance worth more than this (quote asset) that no open position
+    /// explains; 0 turns the warning off (`BERT_UNEXPLAINED_BALANCE_MIN`).
+    pub unexplained_min: Decimal,
 }
 
 impl Default for Settings {
@@ -54,6 +60,8 @@ impl Default for Settings {
             retry_ms: 5_000,
             stream_down_breaker_ms: 30_000,
             failures_breaker: 3,
+            bnb_min: dec!(10),
+            unexplained_min: dec!(10),
         }
     }
 }
@@ -88,6 +96,11 @@ impl Settings {
         }
         if self.max_open_positions == 0 {
             return Err(SettingError { setting: "BERT_MAX_OPEN_POSITIONS", problem: "must be at least 1".into() });
+        }
+        for (setting, v) in [("BERT_BNB_MIN", self.bnb_min), ("BERT_UNEXPLAINED_BALANCE_MIN", self.unexplained_min)] {
+            if v < Decimal::ZERO {
+                return Err(SettingError { setting, problem: format!("must not be negative, got {v}") });
+            }
         }
         if self.stop_limit_ratio <= Decimal::ZERO || self.stop_limit_ratio > Decimal::ONE {
             return Err(SettingError {
