@@ -42,7 +42,7 @@ pub struct EngineMeta {
     pub next_position: u64,
     pub breaker: Option<super::BreakerReason>,
     /// Portfolio warnings raised and not yet resolved (so a restart does not send them again).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "super::warnings::WarningState::is_clear")]
     pub warnings: super::warnings::WarningState,
 }
 

@@ -8,7 +8,8 @@
 //!
 //! Each condition is alerted once when it appears and once ("resolved") when it clears. What is
 //! raised lives in [`WarningState`] inside the engine's persisted meta, written in the same
-//! transaction as the alert, so a restart neither repeats nor forgets a warning.
+//! transaction as the alert, so a restart neither repeats nor forgets a warning. (The check
+//! timers ride along with the next write; losing them in a crash only makes a check run early.)
 
 use super::notice::Notice;
 use super::{Category, Effects, Engine, Write};
@@ -47,6 +48,13 @@ pub struct WarningState {
     pub check_at: Option<Timestamp>,
 }
 
+impl WarningState {
+    /// Nothing raised and nothing remembered (rows written before warnings existed look so).
+    pub fn is_clear(&self) -> bool {
+        *self == WarningState::default()
+    }
+}
+
 /// One asset nobody explains.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnexplainedBalance {
@@ -71,16 +79,11 @@ impl Engine {
     pub(super) fn note_fill_for_warnings(&mut self, fill: &Fill, now: Timestamp, fx: &mut Effects) {
         let w = &mut self.meta.warnings;
         let due = now.plus_millis(AFTER_FILL_MS);
-        let mut changed = false;
-        if fill.fee_asset.as_str() == BNB && w.bnb_fee_at != Some(fill.time.max(now)) {
-            w.bnb_fee_at = Some(fill.time.max(now));
-            changed = true;
-        }
         if w.check_at.is_none_or(|t| t > due) {
             w.check_at = Some(due);
-            changed = true;
         }
-        if changed {
+        if fill.fee_asset.as_str() == BNB && w.bnb_fee_at != Some(fill.time.max(now)) {
+            w.bnb_fee_at = Some(fill.time.max(now));
             fx.writes.push(Write::Meta(self.meta.clone()));
         }
     }
@@ -98,11 +101,7 @@ impl Engine {
         }
         if self.trade_in_flight() {
             // Balances and positions disagree while orders execute: look again shortly.
-            let later = now.plus_millis(AFTER_FILL_MS);
-            if self.meta.warnings.check_at != Some(later) {
-                self.meta.warnings.check_at = Some(later);
-                fx.writes.push(Write::Meta(self.meta.clone()));
-            }
+            self.meta.warnings.check_at = Some(now.plus_millis(AFTER_FILL_MS));
             return;
         }
         self.check_portfolio(now, fx);
@@ -184,8 +183,12 @@ impl Engine {
             }
             warnings.unexplained = names;
         }
-        if warnings != self.meta.warnings {
-            self.meta.warnings = warnings;
+        // The timers alone are not worth a write: after a restart the next check simply runs
+        // at once, and what is raised (which is persisted) keeps it from repeating alerts.
+        let raised_changed =
+            warnings.bnb_low != self.meta.warnings.bnb_low || warnings.unexplained != self.meta.warnings.unexplained;
+        self.meta.warnings = warnings;
+        if raised_changed {
             fx.writes.push(Write::Meta(self.meta.clone()));
         }
     }

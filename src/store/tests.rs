@@ -154,6 +154,7 @@ fn meta() -> EngineMeta {
         paused: true,
         next_position: 4,
         breaker: Some(crate::engine::BreakerReason::RequestFailures { count: 3 }),
+        ..Default::default()
     }
 }
 
