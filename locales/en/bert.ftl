@@ -234,4 +234,3 @@ warning-unexplained-cleared = No unexplained free balances any more.
 signal-button-enter = Enter { $base }
 signal-button-expired = This signal has expired: its daily candle is more than a day old.
 signal-button-traders-only = Only traders can enter from a signal.
-signal-button-hint = Or press the button below (it works for a day).

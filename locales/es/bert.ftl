@@ -230,4 +230,3 @@ warning-unexplained-cleared = Ya no hay saldos libres sin explicar.
 signal-button-enter = Entrar en { $base }
 signal-button-expired = Esta señal ha caducado: su vela diaria tiene más de un día.
 signal-button-traders-only = Solo los traders pueden entrar desde una señal.
-signal-button-hint = O pulsa el botón de abajo (funciona durante un día).

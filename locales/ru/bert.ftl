@@ -240,4 +240,3 @@ warning-unexplained-cleared = Необъяснённых свободных ос
 signal-button-enter = Войти в { $base }
 signal-button-expired = Сигнал устарел: его дневной свече больше суток.
 signal-button-traders-only = Входить по сигналу могут только трейдеры.
-signal-button-hint = Или нажмите кнопку ниже (она действует сутки).

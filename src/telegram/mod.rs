@@ -33,6 +33,7 @@ pub mod confirm;
 pub mod errors;
 pub mod limits;
 pub mod outbox;
+pub mod signal_button;
 
 pub use bot::{ChatHook, HookAnswer, HookPress, HookRequest};
 pub use errors::mask_token;
