@@ -125,7 +125,9 @@ impl Console {
             }
             // Answered by the service from its store and the exchange; the demo prints the
             // performance summary and writes the chart at the end of its run instead.
-            cmd @ (ChatCommand::Performance | ChatCommand::Chart | ChatCommand::Alerts) => tr(lang, "console-unavailable", &[("command", Arg::from(cmd.name()))]),
+            cmd @ (ChatCommand::Performance | ChatCommand::Chart | ChatCommand::Alerts) => {
+                tr(lang, "console-unavailable", &[("command", Arg::from(cmd.name()))])
+            }
         };
         ConsoleAction::Reply(mark(REPLY_MARK, &reply))
     }

@@ -159,7 +159,9 @@ async fn a_refused_move_leaves_the_old_stop_in_place() {
     );
     rig.command(move_to(dec!(47000))).await;
     let n = rig.wait_notice("move failed", |n| matches!(n, Notice::StopMoveFailed { .. })).await;
-    let Notice::StopMoveFailed { outcome: MoveFailure::OldStands, reason: Some(reason), .. } = n else { panic!("{n:?}") };
+    let Notice::StopMoveFailed { outcome: MoveFailure::OldStands, reason: Some(reason), .. } = n else {
+        panic!("{n:?}")
+    };
     assert!(reason.contains("PRICE_FILTER"), "{reason}");
     assert_eq!(rig.open_on_exchange(), vec![old.client_id.to_string()], "the old stop still stands");
     assert_eq!(rig.working_stop_at(dec!(42500)).await.client_id, old.client_id);

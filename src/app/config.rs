@@ -455,10 +455,7 @@ mod tests {
             (&[("BERT_MAX_OPEN_POSITIONS", "-3")], "BERT_MAX_OPEN_POSITIONS: must be a whole number, got '-3'"),
             (&[("BERT_BNB_MIN", "-5")], "BERT_BNB_MIN: must not be negative, got -5"),
             (&[("BERT_BNB_MIN", "few")], "BERT_BNB_MIN: must be a number, got 'few'"),
-            (
-                &[("BERT_UNEXPLAINED_BALANCE_MIN", "-1")],
-                "BERT_UNEXPLAINED_BALANCE_MIN: must not be negative, got -1",
-            ),
+            (&[("BERT_UNEXPLAINED_BALANCE_MIN", "-1")], "BERT_UNEXPLAINED_BALANCE_MIN: must not be negative, got -1"),
             (&[("BERT_AUTO_TRADE", "maybe")], "BERT_AUTO_TRADE: must be true or false, got 'maybe'"),
             (
                 &[("BERT_PERFORMANCE_EVERY", "2x")],

@@ -308,7 +308,7 @@ pub async fn execute<E: Exchange + ?Sized>(exchange: &E, request: Request, metri
             if result.is_ok() {
                 metrics.orders_placed.fetch_add(1, Ordering::Relaxed);
             }
-            Event::StopReplaced { old, new: new.client_id.clone(), result }
+            Event::StopReplaced { old, new: new.client_id.clone(), result: Box::new(result) }
         }
         Request::Trades { symbol, client_id, order_id } => {
             let result = exchange.trades(symbol, order_id).await;

@@ -207,7 +207,7 @@ impl<'s> Simulation<'s> {
             }
             Request::ReplaceStop { old, new, .. } => {
                 let result = self.book.replace_stop(&old, &new, now);
-                Event::StopReplaced { old, new: new.client_id.clone(), result }
+                Event::StopReplaced { old, new: new.client_id.clone(), result: Box::new(result) }
             }
             Request::Trades { symbol, client_id, order_id } => {
                 Event::Trades { client_id, result: Ok(self.book.trades(symbol, order_id)) }

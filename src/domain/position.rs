@@ -117,7 +117,7 @@ pub struct Position {
     pub protect_retry_at: Option<Timestamp>,
     /// A stop move in flight (`/stop`).
     #[serde(default)]
-    pub stop_move: Option<StopMove>,
+    pub stop_move: Option<Box<StopMove>>,
     /// Stop orders created by moves (and restores), so they do not count as stops that keep
     /// disappearing.
     #[serde(default)]

@@ -28,9 +28,15 @@ pub enum Command {
     PreviewExit(Symbol),
     Exit(Symbol),
     /// Show what moving the position's stop to `price` would place (the confirmation).
-    PreviewMoveStop { symbol: Symbol, price: Decimal },
+    PreviewMoveStop {
+        symbol: Symbol,
+        price: Decimal,
+    },
     /// Move the position's exchange-side stop to `price` (`/stop`, confirmed).
-    MoveStop { symbol: Symbol, price: Decimal },
+    MoveStop {
+        symbol: Symbol,
+        price: Decimal,
+    },
     List,
     Status,
     Balance,
@@ -70,7 +76,8 @@ pub enum Event {
     StopReplaced {
         old: ClientOrderId,
         new: ClientOrderId,
-        result: Result<crate::exchange::ReplaceOutcome, ExchangeError>,
+        /// Boxed: two order reports, far larger than every other event.
+        result: Box<Result<crate::exchange::ReplaceOutcome, ExchangeError>>,
     },
     /// The answer to a `Query` request.
     Queried { client_id: ClientOrderId, result: Result<OrderReport, ExchangeError> },

@@ -19,8 +19,8 @@
 
 mod effects;
 mod event;
-mod notice;
 mod move_stop;
+mod notice;
 mod risk;
 mod settings;
 mod warnings;

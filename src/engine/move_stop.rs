@@ -94,7 +94,7 @@ impl Engine {
         let Some(pos) = self.positions.get_mut(&id) else { return Err(Refusal::NoPosition { symbol }) };
         pos.stop_attempts = attempt;
         pos.stop_moves += 1;
-        pos.stop_move = Some(StopMove {
+        pos.stop_move = Some(Box::new(StopMove {
             old: StopInfo {
                 client_id: old.client_id.clone(),
                 stop_price: old.stop_price.unwrap_or_default(),
@@ -111,7 +111,7 @@ impl Engine {
             checking_old: false,
             chat,
             since: now,
-        });
+        }));
         fx.writes.push(Write::Position(pos.clone()));
         fx.writes.push(Write::Order(order.clone()));
         fx.requests.push(Request::ReplaceStop { symbol, old: old.client_id, new: Box::new(order.clone()) });
@@ -156,7 +156,11 @@ impl Engine {
                     fx.requests.push(Request::Query { symbol: order.symbol, client_id: old.clone() });
                 }
             }
-            Err(e @ (ExchangeError::Rejected { .. } | ExchangeError::Unavailable { .. } | ExchangeError::RateLimited { .. })) => {
+            Err(
+                e @ (ExchangeError::Rejected { .. }
+                | ExchangeError::Unavailable { .. }
+                | ExchangeError::RateLimited { .. }),
+            ) => {
                 // Nothing happened (refused, or provably never sent): the old stop stands.
                 if matches!(e, ExchangeError::Rejected { .. }) {
                     self.failures = 0;
@@ -320,10 +324,11 @@ impl Engine {
         let chat = m.chat.or(pos.origin_chat);
         let qty = self.filters.get(&pos.symbol).map(|f| f.floor_qty(pos.qty)).unwrap_or(m.old.qty);
         let attempt = pos.stop_attempts + 1;
-        let order = self.new_order(pos, OrderRole::Stop, attempt, OrderKind::StopLossLimit, Side::Sell, qty, now, |o| {
-            o.price = Some(m.old.limit_price);
-            o.stop_price = Some(m.old.stop_price);
-        });
+        let order =
+            self.new_order(pos, OrderRole::Stop, attempt, OrderKind::StopLossLimit, Side::Sell, qty, now, |o| {
+                o.price = Some(m.old.limit_price);
+                o.stop_price = Some(m.old.stop_price);
+            });
         let Some(pos) = self.positions.get_mut(&pid) else { return };
         pos.stop_attempts = attempt;
         pos.stop_moves += 1;
@@ -337,8 +342,12 @@ impl Engine {
             mv.restore = Some(order.client_id.clone());
         }
         fx.writes.push(Write::Position(pos.clone()));
-        let notice =
-            Notice::StopMoveFailed { symbol: pos.symbol, old_stop: m.old.stop_price, outcome: MoveFailure::Restoring, reason };
+        let notice = Notice::StopMoveFailed {
+            symbol: pos.symbol,
+            old_stop: m.old.stop_price,
+            outcome: MoveFailure::Restoring,
+            reason,
+        };
         fx.alert(Category::Warnings, Some(pid), chat, notice);
         self.submit(order, fx);
     }
@@ -348,7 +357,9 @@ impl Engine {
         let waiting: Vec<(Symbol, ClientOrderId)> = self
             .positions
             .values()
-            .filter_map(|p| p.stop_move.as_ref().filter(|m| m.checking_old && m.restore.is_none()).map(|m| (p.symbol, m)))
+            .filter_map(|p| {
+                p.stop_move.as_ref().filter(|m| m.checking_old && m.restore.is_none()).map(|m| (p.symbol, m))
+            })
             .filter(|(_, m)| self.orders.get(&m.old.client_id).is_some_and(|o| o.retry_at.is_some_and(|t| t <= now)))
             .map(|(s, m)| (s, m.old.client_id.clone()))
             .collect();

@@ -2,8 +2,8 @@
 //! relies on (orders sent, alerts queued, state written).
 
 use super::*;
-use crate::exchange::ReplaceOutcome;
 use crate::domain::{AssetCode, Balance};
+use crate::exchange::ReplaceOutcome;
 use rust_decimal_macros::dec;
 
 const TRADER: Requester = Requester { user: 7, chat: 70 };
@@ -639,7 +639,10 @@ fn moving_a_stop_is_one_cancel_replace_with_rounded_prices_recorded_first() {
     // The preview rounds as the engine rounds stops: trigger up to the tick, limit 80% down.
     let fx = cmd(&mut e, Command::PreviewMoveStop { symbol: btc(), price: dec!(95.004) }, t(10));
     let [Notice::MoveStopPreview(plan)] = notices(&fx)[..] else { panic!("{fx:?}") };
-    assert_eq!((plan.old_stop, plan.stop_price, plan.limit_price, plan.qty), (dec!(90), dec!(95.01), dec!(76), dec!(9.95)));
+    assert_eq!(
+        (plan.old_stop, plan.stop_price, plan.limit_price, plan.qty),
+        (dec!(90), dec!(95.01), dec!(76), dec!(9.95))
+    );
     assert!(fx.requests.is_empty() && fx.writes.is_empty(), "a preview changes nothing");
 
     let fx = move_cmd(&mut e, dec!(95.004), t(11));
@@ -652,18 +655,34 @@ fn moving_a_stop_is_one_cancel_replace_with_rounded_prices_recorded_first() {
     assert_eq!((new.kind, new.side, new.role), (OrderKind::StopLossLimit, Side::Sell, OrderRole::Stop));
     assert_eq!(new.client_id, ClientOrderId::derive("T", PositionId(1), OrderRole::Stop, 2));
     // Intent before action: the new stop's row is in the same effects.
-    assert!(fx.writes.iter().any(|w| matches!(w, Write::Order(o) if o.client_id == new.client_id && o.status == OrderStatus::PendingNew)));
+    assert!(
+        fx.writes.iter().any(
+            |w| matches!(w, Write::Order(o) if o.client_id == new.client_id && o.status == OrderStatus::PendingNew)
+        )
+    );
     // While it is in flight, exits and other moves wait.
-    assert_eq!(notices(&cmd(&mut e, Command::Exit(btc()), t(12))), vec![&Notice::Refused(Refusal::Busy { symbol: btc() })]);
+    assert_eq!(
+        notices(&cmd(&mut e, Command::Exit(btc()), t(12))),
+        vec![&Notice::Refused(Refusal::Busy { symbol: btc() })]
+    );
 
     let canceled = report_as(&old, 500, OrderStatus::Canceled);
     let placed_report = report_as(new, 501, OrderStatus::New);
     let result = Ok(ReplaceOutcome::Replaced { canceled: canceled.clone(), placed: placed_report });
-    let fx = e.process(&Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result }, t(13));
+    let fx = e.process(
+        &Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result: Box::new(result) },
+        t(13),
+    );
     assert!(fx.requests.is_empty(), "{fx:?}");
     assert_eq!(
         notices(&fx),
-        vec![&Notice::StopMoved { symbol: btc(), qty: dec!(9.95), old_stop: dec!(90), stop_price: dec!(95.01), limit_price: dec!(76) }]
+        vec![&Notice::StopMoved {
+            symbol: btc(),
+            qty: dec!(9.95),
+            old_stop: dec!(90),
+            stop_price: dec!(95.01),
+            limit_price: dec!(76)
+        }]
     );
     let pos = e.position(btc()).unwrap();
     assert_eq!(pos.stop.as_ref().map(|s| (&s.client_id, s.stop_price)), Some((&new.client_id, dec!(95.01))));
@@ -691,7 +710,10 @@ fn stream_reports_before_the_answer_finish_the_move_once() {
         canceled: report_as(&old, 500, OrderStatus::Canceled),
         placed: report_as(&new, 501, OrderStatus::New),
     });
-    let fx = e.process(&Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result }, t(13));
+    let fx = e.process(
+        &Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result: Box::new(result) },
+        t(13),
+    );
     assert!(fx.messages.is_empty() && fx.requests.is_empty(), "{fx:?}");
 }
 
@@ -706,7 +728,10 @@ fn move_stop_refusals_say_why() {
     assert_eq!(refused(&preview(&mut e, dec!(90))), Refusal::NoPosition { symbol: btc() });
     protected(&mut e);
     // At or above the current price (100): it would trigger at once.
-    assert_eq!(refused(&preview(&mut e, dec!(100))), Refusal::StopNotBelowPrice { symbol: btc(), stop: dec!(100), price: dec!(100) });
+    assert_eq!(
+        refused(&preview(&mut e, dec!(100))),
+        Refusal::StopNotBelowPrice { symbol: btc(), stop: dec!(100), price: dec!(100) }
+    );
     // 99.999 rounds up to 100: refused too.
     assert!(matches!(refused(&preview(&mut e, dec!(99.999))), Refusal::StopNotBelowPrice { .. }));
     assert!(matches!(refused(&move_cmd(&mut e, dec!(150), t(11))), Refusal::StopNotBelowPrice { .. }));
@@ -724,7 +749,10 @@ fn exchange_refusing_the_new_stop_restores_the_old_one_or_says_unprotected() {
     let old = protected(&mut e);
     let (_, new) = replace_requests(&move_cmd(&mut e, dec!(95), t(10))).remove(0);
     let result = Err(ExchangeError::Rejected { code: -1013, reason: "Filter failure: PRICE_FILTER".into() });
-    let fx = e.process(&Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result }, t(11));
+    let fx = e.process(
+        &Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result: Box::new(result) },
+        t(11),
+    );
     assert!(fx.requests.is_empty(), "{fx:?}");
     assert!(matches!(notices(&fx)[..], [Notice::StopMoveFailed { outcome: MoveFailure::OldStands, .. }]), "{fx:?}");
     assert_eq!(e.position(btc()).unwrap().stop.as_ref().map(|s| s.client_id.clone()), Some(old.client_id.clone()));
@@ -739,16 +767,27 @@ fn exchange_refusing_the_new_stop_restores_the_old_one_or_says_unprotected() {
         code: -2010,
         reason: "Order would trigger immediately.".into(),
     });
-    let fx = e.process(&Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result }, t(11));
+    let fx = e.process(
+        &Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result: Box::new(result) },
+        t(11),
+    );
     let restore = placed(&fx);
     assert_eq!(restore.len(), 1, "{fx:?}");
-    assert_eq!((restore[0].stop_price, restore[0].price, restore[0].quantity), (Some(dec!(90)), Some(dec!(72)), dec!(9.95)));
+    assert_eq!(
+        (restore[0].stop_price, restore[0].price, restore[0].quantity),
+        (Some(dec!(90)), Some(dec!(72)), dec!(9.95))
+    );
     assert!(matches!(notices(&fx)[..], [Notice::StopMoveFailed { outcome: MoveFailure::Restoring, .. }]), "{fx:?}");
     let mut e2_restore_ok = e.process(
-        &Event::Placed { client_id: restore[0].client_id.clone(), result: Ok(report_as(&restore[0], 502, OrderStatus::New)) },
+        &Event::Placed {
+            client_id: restore[0].client_id.clone(),
+            result: Ok(report_as(&restore[0], 502, OrderStatus::New)),
+        },
         t(12),
     );
-    assert!(matches!(notices(&e2_restore_ok)[..], [Notice::StopRestored { stop_price, .. }] if *stop_price == dec!(90)));
+    assert!(
+        matches!(notices(&e2_restore_ok)[..], [Notice::StopRestored { stop_price, .. }] if *stop_price == dec!(90))
+    );
     e2_restore_ok.messages.clear();
     assert!(e.position(btc()).unwrap().stop_move.is_none());
 
@@ -757,7 +796,10 @@ fn exchange_refusing_the_new_stop_restores_the_old_one_or_says_unprotected() {
     let old = protected(&mut e);
     let (_, new) = replace_requests(&move_cmd(&mut e, dec!(95), t(10))).remove(0);
     let result = Ok(ReplaceOutcome::CanceledOnly { canceled: None, code: -2010, reason: "refused".into() });
-    let fx = e.process(&Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result }, t(11));
+    let fx = e.process(
+        &Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result: Box::new(result) },
+        t(11),
+    );
     let restore = placed(&fx).remove(0);
     let result = Err(ExchangeError::Rejected { code: -2010, reason: "Order would trigger immediately.".into() });
     let fx = e.process(&Event::Placed { client_id: restore.client_id.clone(), result }, t(12));
@@ -775,14 +817,21 @@ fn unknown_move_outcome_is_asked_never_resent() {
     let old = protected(&mut e);
     let (_, new) = replace_requests(&move_cmd(&mut e, dec!(95), t(10))).remove(0);
     let result = Err(ExchangeError::Unknown { reason: "timeout".into() });
-    let fx = e.process(&Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result }, t(11));
+    let fx = e.process(
+        &Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result: Box::new(result) },
+        t(11),
+    );
     assert_eq!(fx.requests, vec![Request::Query { symbol: btc(), client_id: new.client_id.clone() }]);
     // Past the grace period the exchange still does not know the new stop: ask about the old.
     let late = t(11 + 60_000);
-    let fx = e.process(&Event::Queried { client_id: new.client_id.clone(), result: Err(ExchangeError::NotFound) }, late);
+    let fx =
+        e.process(&Event::Queried { client_id: new.client_id.clone(), result: Err(ExchangeError::NotFound) }, late);
     assert_eq!(fx.requests, vec![Request::Query { symbol: btc(), client_id: old.client_id.clone() }]);
     // The old stop is still there: nothing happened.
-    let fx = e.process(&Event::Queried { client_id: old.client_id.clone(), result: Ok(report_as(&old, 500, OrderStatus::New)) }, late);
+    let fx = e.process(
+        &Event::Queried { client_id: old.client_id.clone(), result: Ok(report_as(&old, 500, OrderStatus::New)) },
+        late,
+    );
     assert!(matches!(notices(&fx)[..], [Notice::StopMoveFailed { outcome: MoveFailure::OldStands, .. }]), "{fx:?}");
     assert!(fx.requests.is_empty() && replace_requests(&fx).is_empty());
 }
@@ -827,7 +876,10 @@ fn unexplained_balance_is_warned_once_and_resolved_once_across_a_restart() {
             quote: "USDT".into(),
         }]
     );
-    assert!(fx.writes.iter().any(|w| matches!(w, Write::Meta(m) if m.warnings.unexplained == ["ETH"])), "raised state persisted with the alert");
+    assert!(
+        fx.writes.iter().any(|w| matches!(w, Write::Meta(m) if m.warnings.unexplained == ["ETH"])),
+        "raised state persisted with the alert"
+    );
     // The next checks: still there, not said again.
     assert!(portfolio_notices(&e.process(&Event::Tick, t(1 + H6))).is_empty());
     // A restart from what the store holds does not repeat it either.
@@ -880,7 +932,10 @@ fn low_bnb_is_warned_only_when_fees_are_paid_in_bnb_and_resolved_once() {
     });
     let fx = e.process(&Event::Exchange(ExchangeEvent::Order(r)), t(2));
     let stop = placed(&fx).remove(0);
-    e.process(&Event::Placed { client_id: stop.client_id.clone(), result: Ok(report_as(&stop, 500, OrderStatus::New)) }, t(3));
+    e.process(
+        &Event::Placed { client_id: stop.client_id.clone(), result: Ok(report_as(&stop, 500, OrderStatus::New)) },
+        t(3),
+    );
     // Checked 30 s after the fill, not every tick before.
     assert!(portfolio_notices(&e.process(&Event::Tick, t(2 + 29_000))).is_empty());
     let fx = e.process(&Event::Tick, t(2 + 30_000));
@@ -891,6 +946,9 @@ fn low_bnb_is_warned_only_when_fees_are_paid_in_bnb_and_resolved_once() {
     assert!(portfolio_notices(&e.process(&Event::Tick, t(2 + H6 + 30_000))).is_empty(), "said once");
     e.process(&Event::Balances(vec![balance("BNB", dec!(1))]), t(3 + H6));
     let fx = e.process(&Event::Tick, t(3 + 2 * H6 + 30_000));
-    assert_eq!(portfolio_notices(&fx), vec![PortfolioNotice::BnbOk { free: dec!(1), value: dec!(300), quote: "USDT".into() }]);
+    assert_eq!(
+        portfolio_notices(&fx),
+        vec![PortfolioNotice::BnbOk { free: dec!(1), value: dec!(300), quote: "USDT".into() }]
+    );
     assert!(portfolio_notices(&e.process(&Event::Tick, t(3 + 3 * H6 + 30_000))).is_empty());
 }

@@ -67,10 +67,23 @@ pub struct UnexplainedBalance {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PortfolioNotice {
     /// Free BNB is worth less than `min` in the quote asset while fees are paid in BNB.
-    BnbLow { free: Decimal, value: Decimal, min: Decimal, quote: String },
-    BnbOk { free: Decimal, value: Decimal, quote: String },
+    BnbLow {
+        free: Decimal,
+        value: Decimal,
+        min: Decimal,
+        quote: String,
+    },
+    BnbOk {
+        free: Decimal,
+        value: Decimal,
+        quote: String,
+    },
     /// Free balances worth more than `min` each that no open position holds.
-    Unexplained { assets: Vec<UnexplainedBalance>, min: Decimal, quote: String },
+    Unexplained {
+        assets: Vec<UnexplainedBalance>,
+        min: Decimal,
+        quote: String,
+    },
     UnexplainedCleared,
 }
 
@@ -132,15 +145,17 @@ impl Engine {
         let min = self.settings.bnb_min;
         match bnb_value {
             Some(value) if paying_in_bnb && min > Decimal::ZERO && value < min => {
-                if !warnings.bnb_low {
-                    warnings.bnb_low = true;
-                    let n = super::PortfolioNotice::BnbLow { free: bnb_free, value, min, quote: quote_name.clone() };
+                // Raised already: not said again.
+                let first = !warnings.bnb_low;
+                warnings.bnb_low = true;
+                if first {
+                    let n = PortfolioNotice::BnbLow { free: bnb_free, value, min, quote: quote_name.clone() };
                     fx.alert(Category::Warnings, None, None, Notice::Portfolio(n));
                 }
             }
             Some(value) if warnings.bnb_low => {
                 warnings.bnb_low = false;
-                let n = super::PortfolioNotice::BnbOk { free: bnb_free, value, quote: quote_name.clone() };
+                let n = PortfolioNotice::BnbOk { free: bnb_free, value, quote: quote_name.clone() };
                 fx.alert(Category::Warnings, None, None, Notice::Portfolio(n));
             }
             None if paying_in_bnb && min > Decimal::ZERO => {

@@ -371,7 +371,9 @@ impl PaperBook {
     ) -> Result<ReplaceOutcome, ExchangeError> {
         let filters = self.filters.get(&new.symbol).ok_or_else(|| rejected(-1121, "Invalid symbol."))?;
         if let (Some(stop), Some(limit)) = (new.stop_price, new.price) {
-            filters.check_stop(stop, limit, new.quantity).map_err(|e| rejected(-1013, &format!("Filter failure: {e}")))?;
+            filters
+                .check_stop(stop, limit, new.quantity)
+                .map_err(|e| rejected(-1013, &format!("Filter failure: {e}")))?;
         }
         let canceled = self.cancel(new.symbol, old, now)?;
         match self.place(new, now) {
@@ -617,8 +619,7 @@ mod tests {
     fn replace_stop_moves_or_reports_what_happened() {
         let mut b = book();
         b.deposit(btc().base, dec!(1));
-        let old =
-            order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(72)), Some(dec!(90)));
+        let old = order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(72)), Some(dec!(90)));
         b.place(&old, Timestamp(1)).unwrap();
         let mut new = old.clone();
         new.client_id = ClientOrderId::derive("t", PositionId(1), OrderRole::Stop, 2);
@@ -635,7 +636,10 @@ mod tests {
         assert_eq!(b.replace_stop(&old.client_id, &again, Timestamp(3)), Err(ExchangeError::NotFound));
         // Off the grid: refused before anything happens.
         again.stop_price = Some(dec!(95.005));
-        assert!(matches!(b.replace_stop(&new.client_id, &again, Timestamp(3)), Err(ExchangeError::Rejected { code: -1013, .. })));
+        assert!(matches!(
+            b.replace_stop(&new.client_id, &again, Timestamp(3)),
+            Err(ExchangeError::Rejected { code: -1013, .. })
+        ));
         assert_eq!(b.open_orders(None, Timestamp(3)).len(), 1);
         // Above the market: the old one is cancelled, the new one refused.
         (again.stop_price, again.price) = (Some(dec!(120)), Some(dec!(96)));

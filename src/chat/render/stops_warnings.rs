@@ -50,7 +50,12 @@ fn preview(c: &Ctx, plan: &StopPlan, lines: &mut Vec<String>) {
     lines.push(with_icon("📝", c.bold_line(c.t("stop-preview-title", &[("base", c.asset(&plan.symbol))]))));
     let args = [("old", c.price(plan.old_stop)), ("stop", c.price(plan.stop_price)), ("quote", quote())];
     lines.push(c.t("stop-preview-move", &args));
-    let args = [("qty", c.qty(plan.qty)), ("base", c.asset(&plan.symbol)), ("limit", c.price(plan.limit_price)), ("quote", quote())];
+    let args = [
+        ("qty", c.qty(plan.qty)),
+        ("base", c.asset(&plan.symbol)),
+        ("limit", c.price(plan.limit_price)),
+        ("quote", quote()),
+    ];
     lines.push(c.t("stop-preview-sell", &args));
     lines.push(c.t("stop-preview-price", &[("price", c.price(plan.price)), ("quote", quote())]));
     lines.push(c.t("stop-preview-pnl", &[("pnl", c.pnl(plan.pnl_at_stop)), ("quote", quote())]));
@@ -59,12 +64,8 @@ fn preview(c: &Ctx, plan: &StopPlan, lines: &mut Vec<String>) {
 fn portfolio(c: &Ctx, p: &PortfolioNotice, lines: &mut Vec<String>) {
     match p {
         PortfolioNotice::BnbLow { free, value, min, quote } => {
-            let args = [
-                ("free", c.qty(*free)),
-                ("value", c.money(*value)),
-                ("min", c.money(*min)),
-                ("quote", c.text(quote)),
-            ];
+            let args =
+                [("free", c.qty(*free)), ("value", c.money(*value)), ("min", c.money(*min)), ("quote", c.text(quote))];
             lines.push(with_icon("⛽", c.t("warning-bnb-low", &args)));
         }
         PortfolioNotice::BnbOk { free, value, quote } => {
@@ -93,7 +94,12 @@ pub(super) fn refusal(c: &Ctx, r: &Refusal) -> Option<String> {
     Some(match r {
         Refusal::StopNotBelowPrice { symbol, stop, price } => c.t(
             "refusal-stop-not-below-price",
-            &[("stop", c.price(*stop)), ("price", c.price(*price)), ("base", c.asset(symbol)), ("quote", c.quote(symbol))],
+            &[
+                ("stop", c.price(*stop)),
+                ("price", c.price(*price)),
+                ("base", c.asset(symbol)),
+                ("quote", c.quote(symbol)),
+            ],
         ),
         Refusal::NoStopToMove { symbol } => c.t("refusal-no-stop-to-move", &[("base", c.asset(symbol))]),
         _ => return None,

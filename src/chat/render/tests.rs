@@ -2,7 +2,9 @@ use super::*;
 use crate::chat::auth::access;
 use crate::chat::parse::parse;
 use crate::domain::{AssetCode, Timestamp};
-use crate::engine::{BreakerReason, MoveFailure, PortfolioNotice, PositionView, StatusView, StopPlan, UnexplainedBalance};
+use crate::engine::{
+    BreakerReason, MoveFailure, PortfolioNotice, PositionView, StatusView, StopPlan, UnexplainedBalance,
+};
 use rust_decimal_macros::dec;
 
 fn usdt() -> AssetCode {
@@ -299,10 +301,30 @@ fn samples() -> Vec<Notice> {
             outcome: MoveFailure::OldStands,
             reason: Some("Filter failure: PRICE_FILTER (-1013)".into()),
         },
-        Notice::StopMoveFailed { symbol: sym("BTC"), old_stop: dec!(36912.15), outcome: MoveFailure::Restoring, reason: None },
-        Notice::StopMoveFailed { symbol: sym("BTC"), old_stop: dec!(36912.15), outcome: MoveFailure::OldGone, reason: None },
-        Notice::StopRestored { symbol: sym("BTC"), qty: dec!(0.023), stop_price: dec!(36912.15), limit_price: dec!(29529.72) },
-        Notice::Portfolio(PortfolioNotice::BnbLow { free: dec!(0.01), value: dec!(6.12), min: dec!(10), quote: "USDT".into() }),
+        Notice::StopMoveFailed {
+            symbol: sym("BTC"),
+            old_stop: dec!(36912.15),
+            outcome: MoveFailure::Restoring,
+            reason: None,
+        },
+        Notice::StopMoveFailed {
+            symbol: sym("BTC"),
+            old_stop: dec!(36912.15),
+            outcome: MoveFailure::OldGone,
+            reason: None,
+        },
+        Notice::StopRestored {
+            symbol: sym("BTC"),
+            qty: dec!(0.023),
+            stop_price: dec!(36912.15),
+            limit_price: dec!(29529.72),
+        },
+        Notice::Portfolio(PortfolioNotice::BnbLow {
+            free: dec!(0.01),
+            value: dec!(6.12),
+            min: dec!(10),
+            quote: "USDT".into(),
+        }),
         Notice::Portfolio(PortfolioNotice::BnbOk { free: dec!(1), value: dec!(612), quote: "USDT".into() }),
         Notice::Portfolio(PortfolioNotice::Unexplained {
             assets: vec![
