@@ -885,15 +885,17 @@ fn unexplained_balance_is_warned_once_and_resolved_once_across_a_restart() {
     // A restart from what the store holds does not repeat it either.
     let meta = e.meta.clone();
     let mut e = Engine::restore(e.settings().clone(), "T", Snapshot { meta, ..Default::default() });
+    e.process(&Event::Balances(vec![balance("USDT", dec!(10000)), balance("ETH", dec!(0.1))]), t(0));
+    // ETH has no price yet: not knowing its value is not "resolved".
+    assert!(portfolio_notices(&e.process(&Event::Tick, t(1 + H6))).is_empty());
     let eth = Symbol::parse("ETH", usdt()).unwrap();
     e.process(&Event::Price { symbol: eth, price: dec!(200) }, t(0));
-    e.process(&Event::Balances(vec![balance("USDT", dec!(10000)), balance("ETH", dec!(0.1))]), t(0));
-    assert!(portfolio_notices(&e.process(&Event::Tick, t(2 + H6))).is_empty());
+    assert!(portfolio_notices(&e.process(&Event::Tick, t(2 + 2 * H6))).is_empty());
     // Sold outside Bert: resolved, once.
-    e.process(&Event::Balances(vec![balance("ETH", dec!(0))]), t(3 + H6));
-    let fx = e.process(&Event::Tick, t(3 + 2 * H6));
+    e.process(&Event::Balances(vec![balance("ETH", dec!(0))]), t(3 + 2 * H6));
+    let fx = e.process(&Event::Tick, t(3 + 3 * H6));
     assert_eq!(portfolio_notices(&fx), vec![PortfolioNotice::UnexplainedCleared]);
-    assert!(portfolio_notices(&e.process(&Event::Tick, t(3 + 3 * H6))).is_empty());
+    assert!(portfolio_notices(&e.process(&Event::Tick, t(3 + 4 * H6))).is_empty());
 }
 
 #[test]
@@ -951,4 +953,48 @@ fn low_bnb_is_warned_only_when_fees_are_paid_in_bnb_and_resolved_once() {
         vec![PortfolioNotice::BnbOk { free: dec!(1), value: dec!(300), quote: "USDT".into() }]
     );
     assert!(portfolio_notices(&e.process(&Event::Tick, t(3 + 3 * H6 + 30_000))).is_empty());
+}
+
+#[test]
+fn a_restart_during_a_move_asks_about_both_stops_and_finishes_the_move() {
+    let mut e = engine();
+    let old = protected(&mut e);
+    let (_, new) = replace_requests(&move_cmd(&mut e, dec!(95), t(10))).remove(0);
+    // Crash before the answer: restore from what the store holds.
+    let snapshot = Snapshot {
+        meta: EngineMeta { next_position: 1, ..Default::default() },
+        positions: vec![e.position(btc()).unwrap().clone()],
+        orders: vec![e.order(&old.client_id).unwrap().clone(), e.order(&new.client_id).unwrap().clone()],
+        ..Default::default()
+    };
+    let mut e = Engine::restore(e.settings().clone(), "T", snapshot);
+    e.process(&Event::Filters(vec![(btc(), SymbolFilters::typical(dec!(0.01), dec!(0.01), dec!(5)))]), t(0));
+    let fx = e.process(&Event::Started, t(100));
+    let mut asked: Vec<ClientOrderId> = fx
+        .requests
+        .iter()
+        .filter_map(|r| match r {
+            Request::Query { client_id, .. } => Some(client_id.clone()),
+            _ => None,
+        })
+        .collect();
+    asked.sort();
+    let mut want = vec![old.client_id.clone(), new.client_id.clone()];
+    want.sort();
+    assert_eq!(asked, want, "both asked about, nothing placed: {fx:?}");
+    assert!(placed(&fx).is_empty() && replace_requests(&fx).is_empty());
+    // The exchange had done it: the move completes once.
+    let fx = e.process(
+        &Event::Queried { client_id: new.client_id.clone(), result: Ok(report_as(&new, 501, OrderStatus::New)) },
+        t(101),
+    );
+    assert!(matches!(notices(&fx)[..], [Notice::StopMoved { .. }]), "{fx:?}");
+    let fx = e.process(
+        &Event::Queried { client_id: old.client_id.clone(), result: Ok(report_as(&old, 500, OrderStatus::Canceled)) },
+        t(102),
+    );
+    assert!(
+        fx.messages.iter().all(|m| !matches!(m.notice, Notice::StopLost { .. })) && placed(&fx).is_empty(),
+        "{fx:?}"
+    );
 }

@@ -109,8 +109,8 @@ impl Engine {
         if !(periodic || after_fill) {
             return;
         }
-        if self.balances.is_empty() {
-            return; // nothing known about the account yet
+        if self.balances.is_empty() || !self.reconciled {
+            return; // nothing (or nothing reliable yet, after a restart) known about the account
         }
         if self.trade_in_flight() {
             // Balances and positions disagree while orders execute: look again shortly.
@@ -171,6 +171,9 @@ impl Engine {
         }
         let min = self.settings.unexplained_min;
         let mut found = Vec::new();
+        // Raised assets that cannot be valued right now (no price yet after a restart) stay
+        // raised: not knowing is not "resolved".
+        let mut unvalued = Vec::new();
         for b in self.balances.values() {
             if b.asset == quote || Some(b.asset) == bnb || b.free <= Decimal::ZERO {
                 continue;
@@ -178,21 +181,28 @@ impl Engine {
             // What a position holds is explained, locked (in its stop) first, then free.
             let explained_free = (held.get(&b.asset).copied().unwrap_or_default() - b.locked).max(Decimal::ZERO);
             let qty = (b.free - explained_free).max(Decimal::ZERO);
-            let Some(price) = self.prices.get(&b.asset) else { continue };
+            let Some(price) = self.prices.get(&b.asset) else {
+                if qty > Decimal::ZERO && warnings.unexplained.contains(&b.asset.to_string()) {
+                    unvalued.push(b.asset.to_string());
+                }
+                continue;
+            };
             let value = (qty * price).round_dp(2);
             if min > Decimal::ZERO && value > min {
                 found.push(UnexplainedBalance { asset: b.asset.to_string(), qty, value });
             }
         }
-        let names: Vec<String> = found.iter().map(|u| u.asset.clone()).collect();
-        if found.is_empty() {
+        let mut names: Vec<String> = found.iter().map(|u| u.asset.clone()).collect();
+        names.extend(unvalued);
+        names.sort();
+        if names.is_empty() {
             if !warnings.unexplained.is_empty() {
                 warnings.unexplained.clear();
                 fx.alert(Category::Warnings, None, None, Notice::Portfolio(PortfolioNotice::UnexplainedCleared));
             }
         } else {
             // Alert again only when an asset joins; one leaving while others stay is not new.
-            if names.iter().any(|n| !warnings.unexplained.contains(n)) {
+            if found.iter().any(|u| !warnings.unexplained.contains(&u.asset)) {
                 let n = PortfolioNotice::Unexplained { assets: found, min, quote: quote_name };
                 fx.alert(Category::Warnings, None, None, Notice::Portfolio(n));
             }
