@@ -201,3 +201,20 @@ async fn a_move_the_exchange_half_does_restores_the_old_stop_or_says_unprotected
     let again = rig.working_stop_at(dec!(42500)).await;
     assert_eq!(rig.open_on_exchange(), vec![again.client_id.to_string()]);
 }
+
+/// The cancel-replace is done but its answer is lost: Bert asks about the new stop and finishes
+/// the move; the request is never sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_is_asked_about_never_resent() {
+    let rig = rig().await;
+    let old = rig.protected().await;
+    rig.fake.fault(Endpoint::CancelReplace, Fault::AcceptThenHang);
+    rig.command(move_to(dec!(47000))).await;
+    rig.wait_notice("outcome unknown", |n| matches!(n, Notice::OrderOutcomeUnknown { .. })).await;
+    let new = rig.working_stop_at(dec!(47000)).await;
+    rig.wait_notice("stop moved", |n| matches!(n, Notice::StopMoved { .. })).await;
+    assert_eq!(rig.fake.count("POST", REPLACE), 1, "never sent again");
+    assert!(rig.fake.count("GET", "/api/v3/order") >= 1, "asked about it");
+    assert_eq!(rig.open_on_exchange(), vec![new.client_id.to_string()]);
+    assert_eq!(rig.fake.orders_with_id(old.client_id.as_str())[0].status, "CANCELED");
+}

@@ -501,7 +501,15 @@ impl Engine {
 
     /// The position's stop order if it is still working on the exchange (or about to be).
     fn live_stop(&self, id: PositionId) -> Option<&Order> {
-        self.orders.values().find(|o| o.position == id && o.role == OrderRole::Stop && o.is_open())
+        // After a stop move the replaced stop can look open until its cancel is confirmed: the
+        // position's current stop comes first.
+        let current = self.positions.get(&id).and_then(|p| p.stop.as_ref()).map(|s| &s.client_id);
+        let mut open = self.orders.values().filter(|o| o.position == id && o.role == OrderRole::Stop && o.is_open());
+        let first = open.next()?;
+        if current.is_none_or(|c| *c == first.client_id) {
+            return Some(first);
+        }
+        Some(open.find(|o| current == Some(&o.client_id)).unwrap_or(first))
     }
 
     fn request_cancel(&mut self, cid: &ClientOrderId, now: Timestamp, fx: &mut Effects) {
@@ -990,6 +998,7 @@ impl Engine {
                     (before, self.orders.get(cid).or_else(|| self.orders.get(&report.client_id)))
                     && was != OrderStatus::PendingNew
                     && was != o.status
+                    && !o.cancel_requested
                 {
                     // The stream never told us: a missed report, caught by asking.
                     let finding = Finding::OrderChanged {

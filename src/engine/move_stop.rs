@@ -267,6 +267,17 @@ impl Engine {
                 pos.stop_move = None;
                 pos.stop = Some(m.new.clone());
                 fx.writes.push(Write::Position(pos.clone()));
+                let symbol = pos.symbol;
+                // The new stop exists, so the exchange cancelled the old one (it places the new
+                // order only after the cancel). If no report said so yet (a lost answer), ask.
+                let retry_at = now.plus_millis(self.settings.retry_ms);
+                if let Some(old) = self.orders.get_mut(&m.old.client_id).filter(|o| o.is_open()) {
+                    old.cancel_requested = true;
+                    old.retry_at = Some(retry_at);
+                    fx.writes.push(Write::Order(old.clone()));
+                    fx.requests.push(Request::Query { symbol, client_id: m.old.client_id.clone() });
+                }
+                let Some(pos) = self.positions.get(&pid) else { return };
                 let notice = Notice::StopMoved {
                     symbol: pos.symbol,
                     qty: m.new.qty,
