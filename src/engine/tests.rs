@@ -665,6 +665,9 @@ fn moving_a_stop_is_one_cancel_replace_with_rounded_prices_recorded_first() {
         notices(&cmd(&mut e, Command::Exit(btc()), t(12))),
         vec![&Notice::Refused(Refusal::Busy { symbol: btc() })]
     );
+    let fx = move_cmd(&mut e, dec!(96), t(12));
+    assert_eq!(notices(&fx), vec![&Notice::Refused(Refusal::Busy { symbol: btc() })]);
+    assert!(replace_requests(&fx).is_empty());
 
     let canceled = report_as(&old, 500, OrderStatus::Canceled);
     let placed_report = report_as(new, 501, OrderStatus::New);
