@@ -1,9 +1,9 @@
-//! The outbox worker against the fake Bot API with every limit scaled up 100×: how close the
+//! The outbox worker against the fake Bot API with every limit scaled up 10×: how close the
 //! delivered message rate comes to the rate the limits allow (target ≥ 0.95).
 //!
 //! Two loads, each a fixed backlog delivered from an empty start:
-//! * `per_chat`: 20 private chats × 40 messages. Bound by the per-chat limit: 20 × 100/s.
-//! * `global`: 60 private chats × 20 messages. Bound by the overall limit: 3000/s.
+//! * `per_chat`: 20 private chats × 40 messages. Bound by the per-chat limit: 20 × 10/s.
+//! * `global`: 60 private chats × 20 messages. Bound by the overall limit: 300/s.
 //!
 //! The rate is measured at the fake (first to last arrival), the allowed rate follows from the
 //! limits. Replies are used (never coalesced), so one row is one message. The fake enforces the
@@ -27,7 +27,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-const SCALE: u32 = 100;
+/// 10×: 10 messages a second per chat, 300 a second overall. At 100× the per-chat gap is 10 ms, finer
+/// than a loaded 2-core machine schedules, so the figure would measure the machine, not the worker.
+const SCALE: u32 = 10;
 
 struct Load {
     name: &'static str,
@@ -80,7 +82,7 @@ async fn run(load: &Load) -> (Duration, f64) {
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let loads = [Load { name: "per_chat", chats: 20, per_chat: 40 }, Load { name: "global", chats: 60, per_chat: 20 }];
-    let mut group = c.benchmark_group("outbox_100x");
+    let mut group = c.benchmark_group("outbox_10x");
     group.sample_size(10);
     for load in &loads {
         let ratios = Arc::new(Mutex::new(Vec::new()));
@@ -100,7 +102,7 @@ fn bench(c: &mut Criterion) {
         let mean = ratios.iter().sum::<f64>() / ratios.len().max(1) as f64;
         let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
         println!(
-            "ratio outbox_100x/{}: delivered/allowed mean {mean:.3}, min {min:.3} over {} runs (target >= 0.95)",
+            "ratio outbox_10x/{}: delivered/allowed mean {mean:.3}, min {min:.3} over {} runs (target >= 0.95)",
             load.name,
             ratios.len()
         );

@@ -110,6 +110,11 @@ impl Console {
             ChatCommand::Engine(command) => {
                 return ConsoleAction::Engine(Event::Command { from: self.user.requester(), command });
             }
+            // The paper book moves stops like the exchange does.
+            ChatCommand::MoveStop { symbol, price } => {
+                let command = crate::engine::Command::MoveStop { symbol, price };
+                return ConsoleAction::Engine(Event::Command { from: self.user.requester(), command });
+            }
             ChatCommand::Start => render::start(lang, role, Mode::Plain),
             ChatCommand::Help => render::help(lang, role, Mode::Plain),
             ChatCommand::Id => render::id_reply(Some(self.user.user), self.user.chat, lang, Mode::Plain),
@@ -120,10 +125,9 @@ impl Console {
             }
             // Answered by the service from its store and the exchange; the demo prints the
             // performance summary and writes the chart at the end of its run instead.
-            cmd @ (ChatCommand::Performance
-            | ChatCommand::Chart
-            | ChatCommand::Alerts
-            | ChatCommand::MoveStop { .. }) => tr(lang, "console-unavailable", &[("command", Arg::from(cmd.name()))]),
+            cmd @ (ChatCommand::Performance | ChatCommand::Chart | ChatCommand::Alerts) => {
+                tr(lang, "console-unavailable", &[("command", Arg::from(cmd.name()))])
+            }
         };
         ConsoleAction::Reply(mark(REPLY_MARK, &reply))
     }
@@ -270,7 +274,10 @@ mod tests {
         assert!(reply(handle_line("/start", 1, usdt())).contains("Bert"));
         assert!(reply(handle_line("/id", 5, usdt())).contains("Your id is 5, this chat's id is 5"));
         assert!(reply(handle_line("/chart", 1, usdt())).contains("/chart is not available"));
-        assert!(reply(handle_line("/stop btc 100", 1, usdt())).contains("/stop"));
+        assert!(matches!(
+            handle_line("/stop btc 100", 1, usdt()),
+            ConsoleAction::Engine(Event::Command { command: crate::engine::Command::MoveStop { .. }, .. })
+        ));
         assert!(reply(handle_line("/stop btc", 1, usdt())).contains("Which price?"));
         assert!(reply(handle_line("/frobnicate", 1, usdt())).contains("/frobnicate"));
         let hint = reply(handle_line("hello", 1, usdt()));

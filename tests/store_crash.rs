@@ -85,7 +85,7 @@ fn effects(n: u64, tag: &str) -> Effects {
             Write::Position(position),
             Write::FillSeen { symbol: btc(), trade_id: n },
             Write::ClosedTrade(closed),
-            Write::Meta(EngineMeta { paused: false, next_position: n + 1, breaker: None, performance: None }),
+            Write::Meta(EngineMeta { paused: false, next_position: n + 1, breaker: None, ..Default::default() }),
             Write::Direction { symbol: btc(), direction: Some(direction(n)) },
         ],
         messages,

@@ -234,7 +234,7 @@ async fn every_command_for_every_role_in_private_and_group_chats() {
         ("/alerts", c(&not_available), c(&not_available), Expect::Silence),
         ("/enter btc", Expect::Prompt, c(&refused), Expect::Silence),
         ("/exit BTCUSDT", c("There is no open BTC position"), c(&refused), Expect::Silence),
-        ("/stop btc 25000", c(&not_available), c(&refused), Expect::Silence),
+        ("/stop btc 25000", c("There is no open BTC position"), c(&refused), Expect::Silence),
         ("/pause", c("Trading paused"), c(&refused), Expect::Silence),
         ("/resume", c("Trading resumed"), c(&refused), Expect::Silence),
     ];
@@ -510,5 +510,129 @@ async fn a_command_flood_is_throttled_per_user() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(rig.fake.sent_to(GROUP).is_empty());
+    rig.shutdown().await;
+}
+
+// ----- Issue 8: /stop from the chat and the signal's Enter button ------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_stop_inputs_each_get_a_clear_reply() {
+    let rig = Rig::new(Options::default()).await;
+    for (text, expect) in [
+        ("/stop", "Which symbol? For example: /stop BTC"),
+        ("/stop btc", "Which price? For example: /stop BTC 41000"),
+        ("/stop btc abc", "\"abc\" is not a usable price"),
+        ("/stop btc -1", "\"-1\" is not a usable price"),
+        ("/stop btc 1e99", "\"1e99\" is not a usable price"),
+    ] {
+        let got = rig.say(TRADER, Some(TRADER), text).await;
+        assert_eq!(got.len(), 1, "{text}: {got:?}");
+        let shown = got[0].text.replace("&quot;", "\"");
+        assert!(shown.contains(expect), "{text}: {shown}");
+    }
+    // Well-formed, but there is nothing to move.
+    let got = rig.say(TRADER, Some(TRADER), "/stop btc 25000").await;
+    assert!(got[0].text.contains("There is no open BTC position"), "{got:?}");
+    rig.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stop_is_confirmed_then_moved_on_the_paper_exchange() {
+    let rig = Rig::new(Options::default()).await;
+    let (p, yes, _) = prompt(&rig, TRADER, TRADER).await;
+    rig.fake.callback(TRADER, p.message_id, TRADER, &yes);
+    let open = rig.fake.wait_for(WAIT, |s| s.iter().any(|m| m.chat == TRADER && m.text.contains("Stop placed"))).await;
+    assert!(open, "{:?}", rig.fake.sent_to(TRADER));
+    // At or above the price (30 000): refused with the reason, nothing asked.
+    let got = rig.say(TRADER, Some(TRADER), "/stop btc 30000").await;
+    assert!(got.len() == 1 && got[0].buttons.is_empty(), "{got:?}");
+    assert!(got[0].text.contains("is not below the current price"), "{}", got[0].text);
+    // Below: the confirmation shows old and new stop, then Confirm moves it.
+    let got = rig.say(TRADER, Some(TRADER), "/stop btc 28000.004").await;
+    check("the /stop prompt", &got, &Expect::Prompt);
+    let p = got[0].clone();
+    assert!(p.text.contains("Move the stop of BTC?") && p.text.contains("→ 28,000.01"), "{}", p.text);
+    rig.fake.callback(TRADER, p.message_id, TRADER, &p.buttons[0].1);
+    let moved = rig.fake.wait_for(WAIT, |s| s.iter().any(|m| m.chat == TRADER && m.text.contains("Stop moved"))).await;
+    assert!(moved, "{:?}", rig.fake.sent_to(TRADER));
+    let moved = rig.fake.sent_to(TRADER).into_iter().find(|m| m.text.contains("Stop moved")).unwrap();
+    assert!(moved.text.contains("to 28,000.01") && moved.text.contains("22,400"), "{}", moved.text);
+    // The store: the old stop cancelled, the new one working at the rounded prices.
+    let stops: Vec<_> = rig.store.load().unwrap().orders.into_iter().filter(|o| o.role == OrderRole::Stop).collect();
+    let working: Vec<_> = stops.iter().filter(|o| o.is_open()).collect();
+    assert_eq!(working.len(), 1, "{stops:?}");
+    assert_eq!((working[0].stop_price, working[0].price), (Some(dec!(28000.01)), Some(dec!(22400))));
+    assert!(stops.iter().any(|o| o.status == bert::domain::OrderStatus::Canceled), "{stops:?}");
+    rig.shutdown().await;
+}
+
+/// A signal alert as the engine would queue it for `chat`, from a candle that closed an hour ago.
+fn queue_signal(rig: &Rig, chat: i64) {
+    use bert::engine::{Category, Notice};
+    use bert::store::{OutboxBody, OutboxRow};
+    use bert::strategy::edge70::{Direction, SignalKind};
+    let now = rig.clock.now();
+    let notice = Notice::Signal {
+        symbol: btc(),
+        direction: Direction::Long,
+        kind: SignalKind::Flip,
+        level: dec!(29500),
+        price: dec!(30000),
+        candle_close: Timestamp(now.0 - 3_600_000),
+        auto_trade: false,
+    };
+    let row = OutboxRow {
+        chat,
+        category: Category::Signals,
+        position: None,
+        body: OutboxBody::Notice(notice),
+        created_at: now,
+        attempts: 0,
+    };
+    rig.store.enqueue(vec![row]).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn signal_button_enters_for_traders_only_and_expires_with_its_candle() {
+    let rig = Rig::new(Options::default()).await;
+    queue_signal(&rig, GROUP);
+    // The alert says which rule fired, with the level, and carries the Enter button.
+    let got = rig.fake.wait_sent(GROUP, 1, WAIT).await;
+    let alert = got[0].clone();
+    assert!(alert.text.contains("new 60-day high above 29,500"), "{}", alert.text);
+    assert_eq!(alert.buttons.len(), 1, "{alert:?}");
+    assert_eq!(alert.buttons[0].0, "Enter BTC");
+    let data = alert.buttons[0].1.clone();
+
+    // A viewer: refused as a dialog, nothing queued.
+    rig.fake.callback(GROUP, alert.message_id, VIEWER, &data);
+    let answered = answers(&rig, 1).await;
+    assert_eq!(answered[0]["text"], "Only traders can enter from a signal.");
+    assert_eq!(answered[0]["show_alert"], true);
+
+    // A trader: the same confirmation as /enter, for them, in the group.
+    rig.fake.callback(GROUP, alert.message_id, TRADER, &data);
+    let ok = rig.fake.wait_for(WAIT, |s| s.iter().any(|m| m.chat == GROUP && m.text.contains("Enter BTC?"))).await;
+    assert!(ok, "{:?}", rig.fake.sent_to(GROUP));
+    let prompt = rig.fake.sent_to(GROUP).into_iter().find(|m| m.text.contains("Enter BTC?")).unwrap();
+    let labels: Vec<&str> = prompt.buttons.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(labels, ["Confirm", "Cancel"]);
+    assert_eq!(rig.entries(), 0, "nothing placed before Confirm");
+    // Only that trader may confirm it.
+    rig.fake.callback(GROUP, prompt.message_id, TRADER2, &prompt.buttons[0].1);
+    let answered = answers(&rig, 3).await;
+    assert_eq!(answered[2]["text"], "Only the person who sent the command can confirm it.");
+
+    // A day after the candle closed, the button is refused.
+    rig.clock.advance(23 * 3_600_000);
+    rig.fake.callback(GROUP, alert.message_id, TRADER, &data);
+    let answered = answers(&rig, 4).await;
+    assert_eq!(answered[3]["text"], "This signal has expired: its daily candle is more than a day old.");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // (The first prompt has expired by now and was edited to say so; edits are not prompts.)
+    let prompts =
+        rig.fake.sent_to(GROUP).iter().filter(|m| m.kind != Kind::Edit && m.text.contains("Enter BTC?")).count();
+    assert_eq!(prompts, 1, "no second confirmation");
+    assert_eq!(rig.entries(), 0);
     rig.shutdown().await;
 }

@@ -261,3 +261,29 @@ alerts-footer = Replies to commands always arrive, and so do alerts about a posi
 alerts-switched-on = { $name }: on
 alerts-switched-off = { $name }: off
 alerts-not-allowed = Only traders and viewers can change this chat's alerts.
+## ---- Issue 8: moving a stop, portfolio warnings, signal buttons (keep this block at the end) ----
+
+stop-preview-title = Move the stop of { $base }?
+stop-preview-move = Stop: { $old } → { $stop } { $quote }.
+stop-preview-sell = If it triggers, it sells { $qty } { $base } at no less than { $limit } { $quote }.
+stop-preview-price = Current price: { $price } { $quote }.
+stop-preview-pnl = Result if the stop fills at its trigger: { $pnl } { $quote }, fees so far included.
+stop-moved = Stop moved for { $qty } { $base }: from { $old } to { $stop }. It sells at no less than { $limit } { $quote }.
+stop-move-failed-kept = The stop of { $base } was not moved. The old stop at { $old } { $quote } is still in place.
+stop-move-failed-restoring = The exchange cancelled the old stop of { $base } but refused the new one. Placing the old stop at { $old } { $quote } again now.
+stop-move-failed-gone = The stop of { $base } was not moved: the old stop at { $old } { $quote } is no longer on the exchange. Bert is checking whether it filled.
+stop-restored = The old stop of { $base } is back for { $qty }: it triggers at { $stop } and sells at no less than { $limit } { $quote }.
+refusal-stop-not-below-price = A stop at { $stop } is not below the current price of { $base } ({ $price } { $quote }): it would sell at once. Choose a lower price.
+refusal-no-stop-to-move = { $base } has no working stop on the exchange to move right now (one is being placed). Try again in a moment.
+warning-bnb-low = BNB for fees is running low: { $free } BNB, worth { $value } { $quote } (the warning is below { $min } { $quote }). Without BNB, fees are paid at the full rate.
+warning-bnb-ok = BNB for fees is back above the limit: { $free } BNB, worth { $value } { $quote }.
+warning-unexplained =
+    { $count ->
+        [one] A free balance worth more than { $min } { $quote } that no open position explains:
+       *[other] Free balances worth more than { $min } { $quote } that no open position explains:
+    }
+warning-unexplained-line = • { $asset }: { $qty } (about { $value } { $quote })
+warning-unexplained-cleared = No unexplained free balances any more.
+signal-button-enter = Enter { $base }
+signal-button-expired = This signal has expired: its daily candle is more than a day old.
+signal-button-traders-only = Only traders can enter from a signal.

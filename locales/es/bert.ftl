@@ -257,3 +257,29 @@ alerts-footer = Las respuestas a comandos llegan siempre, y también las alertas
 alerts-switched-on = { $name }: activadas
 alerts-switched-off = { $name }: desactivadas
 alerts-not-allowed = Solo los traders y los observadores pueden cambiar las alertas de este chat.
+## ---- Issue 8: moving a stop, portfolio warnings, signal buttons (keep this block at the end) ----
+
+stop-preview-title = ¿Mover el stop de { $base }?
+stop-preview-move = Stop: { $old } → { $stop } { $quote }.
+stop-preview-sell = Si se activa, vende { $qty } { $base } a no menos de { $limit } { $quote }.
+stop-preview-price = Precio actual: { $price } { $quote }.
+stop-preview-pnl = Resultado si el stop se ejecuta a su precio de activación: { $pnl } { $quote }, comisiones pagadas incluidas.
+stop-moved = Stop movido para { $qty } { $base }: de { $old } a { $stop }. Vende a no menos de { $limit } { $quote }.
+stop-move-failed-kept = El stop de { $base } no se movió. El stop anterior en { $old } { $quote } sigue en su sitio.
+stop-move-failed-restoring = El exchange canceló el stop anterior de { $base } pero rechazó el nuevo. Se vuelve a colocar el stop anterior en { $old } { $quote }.
+stop-move-failed-gone = El stop de { $base } no se movió: el stop anterior en { $old } { $quote } ya no está en el exchange. Bert comprueba si se ejecutó.
+stop-restored = El stop anterior de { $base } está de vuelta para { $qty }: se activa en { $stop } y vende a no menos de { $limit } { $quote }.
+refusal-stop-not-below-price = Un stop en { $stop } no está por debajo del precio actual de { $base } ({ $price } { $quote }): vendería de inmediato. Elige un precio más bajo.
+refusal-no-stop-to-move = { $base } no tiene ahora un stop activo en el exchange que mover (se está colocando uno). Inténtalo de nuevo en un momento.
+warning-bnb-low = Queda poco BNB para comisiones: { $free } BNB, unos { $value } { $quote } (el aviso es por debajo de { $min } { $quote }). Sin BNB, las comisiones se pagan a la tarifa completa.
+warning-bnb-ok = El BNB para comisiones vuelve a estar por encima del límite: { $free } BNB, unos { $value } { $quote }.
+warning-unexplained =
+    { $count ->
+        [one] Un saldo libre de más de { $min } { $quote } que ninguna posición abierta explica:
+       *[other] Saldos libres de más de { $min } { $quote } que ninguna posición abierta explica:
+    }
+warning-unexplained-line = • { $asset }: { $qty } (unos { $value } { $quote })
+warning-unexplained-cleared = Ya no hay saldos libres sin explicar.
+signal-button-enter = Entrar en { $base }
+signal-button-expired = Esta señal ha caducado: su vela diaria tiene más de un día.
+signal-button-traders-only = Solo los traders pueden entrar desde una señal.

@@ -273,3 +273,29 @@ alerts-footer = Ответы на команды приходят всегда, 
 alerts-switched-on = { $name }: вкл.
 alerts-switched-off = { $name }: выкл.
 alerts-not-allowed = Менять уведомления чата могут только трейдеры и наблюдатели.
+## ---- Issue 8: moving a stop, portfolio warnings, signal buttons (keep this block at the end) ----
+
+stop-preview-title = Переместить стоп { $base }?
+stop-preview-move = Стоп: { $old } → { $stop } { $quote }.
+stop-preview-sell = При срабатывании продаст { $qty } { $base } не дешевле { $limit } { $quote }.
+stop-preview-price = Текущая цена: { $price } { $quote }.
+stop-preview-pnl = Результат, если стоп исполнится по цене срабатывания: { $pnl } { $quote } с учётом уплаченных комиссий.
+stop-moved = Стоп для { $qty } { $base } перемещён: с { $old } на { $stop }. Продаст не дешевле { $limit } { $quote }.
+stop-move-failed-kept = Стоп { $base } не перемещён. Прежний стоп на { $old } { $quote } остаётся на месте.
+stop-move-failed-restoring = Биржа отменила прежний стоп { $base }, но отклонила новый. Прежний стоп на { $old } { $quote } выставляется снова.
+stop-move-failed-gone = Стоп { $base } не перемещён: прежнего стопа на { $old } { $quote } уже нет на бирже. Bert проверяет, не исполнился ли он.
+stop-restored = Прежний стоп { $base } восстановлен для { $qty }: срабатывает на { $stop } и продаёт не дешевле { $limit } { $quote }.
+refusal-stop-not-below-price = Стоп на { $stop } не ниже текущей цены { $base } ({ $price } { $quote }): он сработал бы сразу. Выберите цену ниже.
+refusal-no-stop-to-move = У { $base } сейчас нет действующего стопа на бирже (он выставляется). Попробуйте чуть позже.
+warning-bnb-low = Заканчивается BNB для комиссий: { $free } BNB на { $value } { $quote } (порог { $min } { $quote }). Без BNB комиссии платятся по полной ставке.
+warning-bnb-ok = BNB для комиссий снова выше порога: { $free } BNB на { $value } { $quote }.
+warning-unexplained =
+    { $count ->
+        [one] Свободный остаток дороже { $min } { $quote }, который не объясняется открытыми позициями:
+       *[other] Свободные остатки дороже { $min } { $quote }, которые не объясняются открытыми позициями:
+    }
+warning-unexplained-line = • { $asset }: { $qty } (около { $value } { $quote })
+warning-unexplained-cleared = Необъяснённых свободных остатков больше нет.
+signal-button-enter = Войти в { $base }
+signal-button-expired = Сигнал устарел: его дневной свече больше суток.
+signal-button-traders-only = Входить по сигналу могут только трейдеры.

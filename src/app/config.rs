@@ -99,6 +99,8 @@ struct FileConfig {
     max_open_positions: Option<u32>,
     max_portfolio_risk_pct: Option<toml::Value>,
     entry_slippage_pct: Option<toml::Value>,
+    bnb_min: Option<toml::Value>,
+    unexplained_balance_min: Option<toml::Value>,
     performance_every: Option<String>,
     log_format: Option<String>,
     http_addr: Option<String>,
@@ -255,6 +257,12 @@ impl Config {
                 &file_cfg.entry_slippage_pct,
                 defaults.entry_slippage_pct,
             )?,
+            bnb_min: dec("BERT_BNB_MIN", &file_cfg.bnb_min, defaults.bnb_min)?,
+            unexplained_min: dec(
+                "BERT_UNEXPLAINED_BALANCE_MIN",
+                &file_cfg.unexplained_balance_min,
+                defaults.unexplained_min,
+            )?,
             auto_trade,
             ..defaults
         };
@@ -329,6 +337,8 @@ impl Config {
             ("BERT_MAX_OPEN_POSITIONS", s.max_open_positions.to_string()),
             ("BERT_MAX_PORTFOLIO_RISK_PCT", s.max_portfolio_risk_pct.to_string()),
             ("BERT_ENTRY_SLIPPAGE_PCT", s.entry_slippage_pct.to_string()),
+            ("BERT_BNB_MIN", s.bnb_min.to_string()),
+            ("BERT_UNEXPLAINED_BALANCE_MIN", s.unexplained_min.to_string()),
             (
                 "BERT_PERFORMANCE_EVERY",
                 match self.performance_every_ms {
@@ -423,6 +433,10 @@ mod tests {
         assert!(!c.settings.auto_trade);
         assert!(c.confirm);
         assert_eq!(c.performance_every_ms, Some(7_200_000));
+        assert_eq!((c.settings.bnb_min, c.settings.unexplained_min), (Decimal::from(10), Decimal::from(10)));
+        let w = load(&[("BERT_BNB_MIN", "25.5"), ("BERT_UNEXPLAINED_BALANCE_MIN", "0")]).unwrap();
+        assert_eq!((w.settings.bnb_min.to_string(), w.settings.unexplained_min), ("25.5".into(), Decimal::ZERO));
+        assert!(w.printable().contains("BERT_BNB_MIN=25.5\nBERT_UNEXPLAINED_BALANCE_MIN=0\n"), "{}", w.printable());
         assert_eq!(c.telegram_api_url, "https://api.telegram.org");
         let keys = load(&[("BINANCE_API_KEY", "k"), ("BINANCE_API_SECRET", "s")]).unwrap();
         assert_eq!(keys.exchange, ExchangeMode::Binance(BinanceMode::Live));
@@ -439,6 +453,9 @@ mod tests {
             (&[("BERT_RISK_PER_TRADE_PCT", "lots")], "BERT_RISK_PER_TRADE_PCT: must be a number, got 'lots'"),
             (&[("BERT_STOP_PCT", "0")], "BERT_STOP_PCT: must be above 0 and at most 99, got 0"),
             (&[("BERT_MAX_OPEN_POSITIONS", "-3")], "BERT_MAX_OPEN_POSITIONS: must be a whole number, got '-3'"),
+            (&[("BERT_BNB_MIN", "-5")], "BERT_BNB_MIN: must not be negative, got -5"),
+            (&[("BERT_BNB_MIN", "few")], "BERT_BNB_MIN: must be a number, got 'few'"),
+            (&[("BERT_UNEXPLAINED_BALANCE_MIN", "-1")], "BERT_UNEXPLAINED_BALANCE_MIN: must not be negative, got -1"),
             (&[("BERT_AUTO_TRADE", "maybe")], "BERT_AUTO_TRADE: must be true or false, got 'maybe'"),
             (
                 &[("BERT_PERFORMANCE_EVERY", "2x")],

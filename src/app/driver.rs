@@ -317,6 +317,14 @@ pub async fn execute<E: Exchange + ?Sized>(exchange: &E, request: Request, metri
             let result = exchange.query(symbol, &client_id).await;
             Event::Queried { client_id, result }
         }
+        Request::ReplaceStop { symbol, old, new } => {
+            tracing::info!(old = %old, new = %new.client_id, %symbol, stop = ?new.stop_price, "moving stop");
+            let result = exchange.replace_stop(&old, &new).await;
+            if result.is_ok() {
+                metrics.orders_placed.fetch_add(1, Ordering::Relaxed);
+            }
+            Event::StopReplaced { old, new: new.client_id.clone(), result: Box::new(result) }
+        }
         Request::Trades { symbol, client_id, order_id } => {
             let result = exchange.trades(symbol, order_id).await;
             Event::Trades { client_id, result }

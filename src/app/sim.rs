@@ -205,6 +205,10 @@ impl<'s> Simulation<'s> {
                 let result = self.book.query(symbol, &client_id, now);
                 Event::Queried { client_id, result }
             }
+            Request::ReplaceStop { old, new, .. } => {
+                let result = self.book.replace_stop(&old, &new, now);
+                Event::StopReplaced { old, new: new.client_id.clone(), result: Box::new(result) }
+            }
             Request::Trades { symbol, client_id, order_id } => {
                 Event::Trades { client_id, result: Ok(self.book.trades(symbol, order_id)) }
             }

@@ -65,6 +65,7 @@ impl ChatCommand {
             ChatCommand::Engine(c) => match c {
                 Command::PreviewEnter(_) | Command::Enter(_) => "enter",
                 Command::PreviewExit(_) | Command::Exit(_) => "exit",
+                Command::PreviewMoveStop { .. } | Command::MoveStop { .. } => "stop",
                 Command::List => "list",
                 Command::Status => "status",
                 Command::Balance => "balance",

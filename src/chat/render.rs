@@ -333,6 +333,9 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
         }
         Notice::Stopping => lines.push(with_icon("💤", c.t("stopping", &[]))),
         Notice::Performance(report) => performance::performance(&c, report, &mut lines),
+        other => {
+            stops_warnings::render(&c, other, &mut lines);
+        }
     }
     lines.join("\n")
 }
@@ -357,6 +360,7 @@ fn refusal(c: &Ctx, r: &Refusal) -> String {
         Refusal::Filters { detail } => c.t("refusal-filters", &[("detail", c.text(detail))]),
         Refusal::NoPortfolio => c.t("refusal-no-portfolio", &[]),
         Refusal::NotReconciled => c.t("refusal-not-reconciled", &[]),
+        other => stops_warnings::refusal(c, other).unwrap_or_default(),
     }
 }
 
@@ -651,5 +655,7 @@ pub fn ui(text: UiText, lang: Lang, mode: Mode) -> String {
 }
 
 mod performance;
+mod stops_warnings;
+
 #[cfg(test)]
 mod tests;

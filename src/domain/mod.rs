@@ -17,7 +17,7 @@ pub use candle::Candle;
 pub use filters::{FilterError, SymbolFilters};
 pub use ids::{ClientOrderId, PositionId};
 pub use order::{Fill, Order, OrderKind, OrderReport, OrderRole, OrderStatus, Side};
-pub use position::{ClosedTrade, EntryReason, ExitReason, Position, PositionStatus, StopInfo};
+pub use position::{ClosedTrade, EntryReason, ExitReason, Position, PositionStatus, StopInfo, StopMove};
 pub use symbol::{AssetCode, Symbol, SymbolError};
 pub use time::Timestamp;
 

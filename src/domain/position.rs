@@ -56,6 +56,26 @@ pub struct StopInfo {
     pub qty: Decimal,
 }
 
+/// A `/stop` move in flight: the stop being replaced and the orders the move created. While it
+/// is set, the ends of these orders are the move's business (never "stop lost, protect again"),
+/// and no other move or exit starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopMove {
+    /// The stop being replaced, as it was.
+    pub old: StopInfo,
+    /// The replacing stop's client id (recorded as an intent before the request).
+    pub new: StopInfo,
+    /// Set when the exchange cancelled the old stop but refused the new one: the old stop is
+    /// being placed again under this id.
+    pub restore: Option<ClientOrderId>,
+    /// The new stop is known not to exist but the old stop's fate is not known yet: its state
+    /// is being asked for (an unknown cancel-replace outcome).
+    pub checking_old: bool,
+    /// The chat the move was asked from.
+    pub chat: Option<i64>,
+    pub since: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {
     pub id: PositionId,
@@ -95,6 +115,13 @@ pub struct Position {
     /// When protection (a new stop) should be tried again after everything failed.
     #[serde(default)]
     pub protect_retry_at: Option<Timestamp>,
+    /// A stop move in flight (`/stop`).
+    #[serde(default)]
+    pub stop_move: Option<Box<StopMove>>,
+    /// Stop orders created by moves (and restores), so they do not count as stops that keep
+    /// disappearing.
+    #[serde(default)]
+    pub stop_moves: u32,
 }
 
 impl Position {
@@ -123,6 +150,8 @@ impl Position {
             thread: Vec::new(),
             origin_chat: None,
             protect_retry_at: None,
+            stop_move: None,
+            stop_moves: 0,
         }
     }
 

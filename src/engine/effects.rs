@@ -19,6 +19,13 @@ pub enum Request {
         symbol: Symbol,
         client_id: ClientOrderId,
     },
+    /// Move a stop: cancel `old` and place `new` in one request (the new stop is recorded as
+    /// an intent first, like any order).
+    ReplaceStop {
+        symbol: Symbol,
+        old: ClientOrderId,
+        new: Box<Order>,
+    },
     /// Fetch the trades of an order whose reported executed quantity is ahead of the fills
     /// applied (a report was missed).
     Trades {
@@ -37,6 +44,9 @@ pub struct EngineMeta {
     /// The periodic performance report's schedule (absent in databases written before it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance: Option<super::PerformanceMark>,
+    /// Portfolio warnings raised and not yet resolved (so a restart does not send them again).
+    #[serde(default, skip_serializing_if = "super::warnings::WarningState::is_clear")]
+    pub warnings: super::warnings::WarningState,
 }
 
 /// A row to write in the event's transaction.

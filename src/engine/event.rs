@@ -27,6 +27,16 @@ pub enum Command {
     /// Show what an exit would do.
     PreviewExit(Symbol),
     Exit(Symbol),
+    /// Show what moving the position's stop to `price` would place (the confirmation).
+    PreviewMoveStop {
+        symbol: Symbol,
+        price: Decimal,
+    },
+    /// Move the position's exchange-side stop to `price` (`/stop`, confirmed).
+    MoveStop {
+        symbol: Symbol,
+        price: Decimal,
+    },
     List,
     Status,
     Balance,
@@ -43,6 +53,8 @@ impl Command {
                 | Command::Exit(_)
                 | Command::PreviewEnter(_)
                 | Command::PreviewExit(_)
+                | Command::PreviewMoveStop { .. }
+                | Command::MoveStop { .. }
                 | Command::Pause
                 | Command::Resume
         )
@@ -60,6 +72,13 @@ pub enum Event {
     Placed { client_id: ClientOrderId, result: Result<OrderReport, ExchangeError> },
     /// The answer to a `Cancel` request.
     Canceled { client_id: ClientOrderId, result: Result<OrderReport, ExchangeError> },
+    /// The answer to a `ReplaceStop` request.
+    StopReplaced {
+        old: ClientOrderId,
+        new: ClientOrderId,
+        /// Boxed: two order reports, far larger than every other event.
+        result: Box<Result<crate::exchange::ReplaceOutcome, ExchangeError>>,
+    },
     /// The answer to a `Query` request.
     Queried { client_id: ClientOrderId, result: Result<OrderReport, ExchangeError> },
     /// The answer to a `Trades` request (fills of one order, to recover missed reports).
@@ -106,6 +125,7 @@ impl Event {
             Event::Exchange(ExchangeEvent::StreamDown { .. }) => "stream_down",
             Event::Placed { .. } => "placed",
             Event::Canceled { .. } => "canceled",
+            Event::StopReplaced { .. } => "stop_replaced",
             Event::Queried { .. } => "queried",
             Event::Trades { .. } => "trades",
             Event::Candle { .. } => "candle",

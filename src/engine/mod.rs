@@ -19,17 +19,22 @@
 
 mod effects;
 mod event;
+mod move_stop;
 mod notice;
 mod performance;
 mod risk;
 mod settings;
+mod warnings;
 
 pub use effects::{Audience, Category, Effects, EngineMeta, Outgoing, Request, Write};
 pub use event::{Command, Event, Requester};
-pub use notice::{BalanceLine, EntryPlan, Finding, Notice, PositionView, Refusal, SizeBound, StatusView};
+pub use notice::{
+    BalanceLine, EntryPlan, Finding, MoveFailure, Notice, PositionView, Refusal, SizeBound, StatusView, StopPlan,
+};
 pub use performance::{MOVED_BPS, PerformanceLine, PerformanceMark, PerformanceReport, moved};
 pub use risk::{Account, size_entry, stop_limit, stop_trigger};
 pub use settings::{SettingError, Settings};
+pub use warnings::{PortfolioNotice, UnexplainedBalance, WarningState};
 
 use crate::domain::{
     AssetCode, Balance, Candle, ClientOrderId, EntryReason, ExitReason, Fill, Order, OrderKind, OrderReport, OrderRole,
@@ -223,6 +228,7 @@ impl Engine {
             }
             Event::Placed { client_id, result } => self.on_placed(client_id, result, now, &mut fx),
             Event::Canceled { client_id, result } => self.on_canceled(client_id, result, now, &mut fx),
+            Event::StopReplaced { old, new, result } => self.on_stop_replaced(old, new, result, now, &mut fx),
             Event::Queried { client_id, result } => self.on_queried(client_id, result, now, &mut fx),
             Event::Trades { client_id, result } => self.on_trades(client_id, result, now, &mut fx),
             Event::Candle { symbol, candle } => self.on_candle(*symbol, candle, now, &mut fx),
@@ -271,6 +277,15 @@ impl Engine {
             },
             Command::Exit(symbol) => {
                 if let Err(r) = self.exit(*symbol, ExitReason::Manual { user: from.user }, Some(from.chat), now, fx) {
+                    fx.reply(from.chat, Notice::Refused(r));
+                }
+            }
+            Command::PreviewMoveStop { symbol, price } => match self.check_move_stop(*symbol, *price) {
+                Ok(plan) => fx.reply(from.chat, Notice::MoveStopPreview(plan)),
+                Err(r) => fx.reply(from.chat, Notice::Refused(r)),
+            },
+            Command::MoveStop { symbol, price } => {
+                if let Err(r) = self.move_stop(*symbol, *price, Some(from.chat), now, fx) {
                     fx.reply(from.chat, Notice::Refused(r));
                 }
             }
@@ -400,7 +415,8 @@ impl Engine {
     fn check_exit(&self, symbol: Symbol) -> Result<&Position, Refusal> {
         match self.position(symbol) {
             None => Err(Refusal::NoPosition { symbol }),
-            Some(p) if p.status != PositionStatus::Open => Err(Refusal::Busy { symbol }),
+            // A stop move in flight finishes first: the exit must cancel the stop that stands.
+            Some(p) if p.status != PositionStatus::Open || p.stop_move.is_some() => Err(Refusal::Busy { symbol }),
             Some(p) => Ok(p),
         }
     }
@@ -487,7 +503,15 @@ impl Engine {
 
     /// The position's stop order if it is still working on the exchange (or about to be).
     fn live_stop(&self, id: PositionId) -> Option<&Order> {
-        self.orders.values().find(|o| o.position == id && o.role == OrderRole::Stop && o.is_open())
+        // After a stop move the replaced stop can look open until its cancel is confirmed: the
+        // position's current stop comes first.
+        let current = self.positions.get(&id).and_then(|p| p.stop.as_ref()).map(|s| &s.client_id);
+        let mut open = self.orders.values().filter(|o| o.position == id && o.role == OrderRole::Stop && o.is_open());
+        let first = open.next()?;
+        if current.is_none_or(|c| *c == first.client_id) {
+            return Some(first);
+        }
+        Some(open.find(|o| current == Some(&o.client_id)).unwrap_or(first))
     }
 
     fn request_cancel(&mut self, cid: &ClientOrderId, now: Timestamp, fx: &mut Effects) {
@@ -630,7 +654,14 @@ impl Engine {
             fx.writes.push(Write::Order(order.clone()));
             tracing::info!(client_id = %cid, status = order.status.wire_name(), executed = %order.executed_qty, "order update");
         }
-        if order.role == OrderRole::Stop && was == OrderStatus::PendingNew && matches!(order.status, OrderStatus::New) {
+        let pid = order.position;
+        let moving = self.in_stop_move(pid, &cid);
+        let Some(order) = self.orders.get(&cid) else { return };
+        if order.role == OrderRole::Stop
+            && was == OrderStatus::PendingNew
+            && matches!(order.status, OrderStatus::New)
+            && !moving
+        {
             let notice = Notice::StopPlaced {
                 symbol: order.symbol,
                 qty: order.quantity,
@@ -641,6 +672,9 @@ impl Engine {
             fx.alert(Category::Fills, Some(order.position), pos.and_then(|p| p.origin_chat), notice);
         }
         self.after_order_update(&cid, now, fx);
+        if moving {
+            self.advance_move(pid, now, fx);
+        }
     }
 
     fn fee_in_quote(&self, symbol: Symbol, fill: &Fill) -> Decimal {
@@ -663,6 +697,7 @@ impl Engine {
             return; // already applied: a duplicate report
         }
         fx.writes.push(Write::FillSeen { symbol, trade_id: fill.trade_id });
+        self.note_fill_for_warnings(fill, _now, fx);
         let fee_q = self.fee_in_quote(symbol, fill);
         let Some(order) = self.orders.get_mut(cid) else { return };
         order.applied_qty += fill.qty;
@@ -758,11 +793,22 @@ impl Engine {
                 }
                 self.close_position(id, now, fx);
             }
+            OrderRole::Stop
+                if pos.stop_move.as_ref().is_some_and(|m| m.involves(&order.client_id))
+                    || (pos.stop.as_ref().is_some_and(|s| s.client_id != order.client_id)
+                        && order.executed_qty.is_zero()) =>
+            {
+                // A stop move's order, or a stop that a move replaced: the move decides what
+                // follows (`move_stop.rs`), never "stop lost, protect again".
+                tracing::debug!(client_id = %order.client_id, "replaced stop ended");
+            }
             OrderRole::Stop if pos.status == PositionStatus::Closing && order.cancel_requested => {
                 // The cancel for an exit went through: sell what is held.
                 self.place_exit(id, now, fx);
             }
-            OrderRole::Stop if order.status == OrderStatus::Rejected || pos.stop_attempts >= 3 => {
+            OrderRole::Stop
+                if order.status == OrderStatus::Rejected || pos.stop_attempts.saturating_sub(pos.stop_moves) >= 3 =>
+            {
                 // Refused by the exchange, or stops keep disappearing: do not loop; sell.
                 fx.alert(Category::Warnings, Some(id), chat, Notice::StopRefused { symbol, reason });
                 self.dump(id, now, fx);
@@ -966,6 +1012,7 @@ impl Engine {
                     (before, self.orders.get(cid).or_else(|| self.orders.get(&report.client_id)))
                     && was != OrderStatus::PendingNew
                     && was != o.status
+                    && !o.cancel_requested
                 {
                     // The stream never told us: a missed report, caught by asking.
                     let finding = Finding::OrderChanged {
@@ -986,6 +1033,7 @@ impl Engine {
             }
             Err(ExchangeError::NotFound) => {
                 let (grace, retry) = (self.settings.query_grace_ms, self.settings.retry_ms);
+                let moving = self.orders.get(cid).is_some_and(|o| self.in_stop_move(o.position, cid));
                 let Some(order) = self.orders.get_mut(cid) else { return };
                 if order.status != OrderStatus::PendingNew {
                     return;
@@ -993,6 +1041,12 @@ impl Engine {
                 if now.since(order.created_at) < grace {
                     // Shortly after placement "not found" can mean "not visible yet".
                     order.retry_at = Some(now.plus_millis(retry));
+                } else if moving {
+                    // A stop move's order that never reached the exchange: sending it now could
+                    // leave two stops. The move finds out what happened to the old stop.
+                    let pid = order.position;
+                    self.reject_quietly(cid, "the order never reached the exchange", now, fx);
+                    self.advance_move(pid, now, fx);
                 } else if order.role == OrderRole::Entry {
                     // The entry never reached the exchange. It is not sent again: its price is
                     // stale by now, and the user decides whether to try again.
@@ -1166,6 +1220,8 @@ impl Engine {
 
     fn on_tick(&mut self, now: Timestamp, fx: &mut Effects) {
         self.check_breaker(now, fx);
+        self.tick_moves(now, fx);
+        self.tick_warnings(now, fx);
         self.check_performance(now, fx);
         let retry = self.settings.retry_ms;
         let due: Vec<ClientOrderId> = self

@@ -47,6 +47,46 @@ pub enum Refusal {
     NoPortfolio,
     /// After a restart, entries wait until reconciliation with the exchange has succeeded.
     NotReconciled,
+    /// `/stop`: a sell stop must be below the current price (it would trigger at once).
+    StopNotBelowPrice {
+        symbol: Symbol,
+        stop: Decimal,
+        price: Decimal,
+    },
+    /// `/stop`: the position has no working stop on the exchange to move (one is being placed).
+    NoStopToMove {
+        symbol: Symbol,
+    },
+}
+
+/// A stop move as the confirmation shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopPlan {
+    pub symbol: Symbol,
+    pub qty: Decimal,
+    /// The stop's trigger now.
+    pub old_stop: Decimal,
+    /// The new trigger (the requested price rounded up to the tick, as the engine rounds
+    /// stops) and its limit (the configured gap below, rounded down).
+    pub stop_price: Decimal,
+    pub limit_price: Decimal,
+    /// The last price.
+    pub price: Decimal,
+    /// P&L if the new stop fills at its trigger, fees so far included.
+    pub pnl_at_stop: Decimal,
+}
+
+/// How a stop move that did not happen left the position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MoveFailure {
+    /// Nothing changed: the old stop still stands.
+    OldStands,
+    /// The exchange cancelled the old stop and refused the new one: the old one is being
+    /// placed again.
+    Restoring,
+    /// The old stop was no longer on the exchange (filled or cancelled): Bert is asking what
+    /// happened to it.
+    OldGone,
 }
 
 /// What reconciliation with the exchange found.
@@ -244,6 +284,32 @@ pub enum Notice {
     },
     /// The service is shutting down; stops stay on the exchange.
     Stopping,
+    /// `/stop` confirmation.
+    MoveStopPreview(StopPlan),
+    /// The stop was moved on the exchange.
+    StopMoved {
+        symbol: Symbol,
+        qty: Decimal,
+        old_stop: Decimal,
+        stop_price: Decimal,
+        limit_price: Decimal,
+    },
+    /// A stop move did not happen (`reason` in the exchange's words).
+    StopMoveFailed {
+        symbol: Symbol,
+        old_stop: Decimal,
+        outcome: MoveFailure,
+        reason: Option<String>,
+    },
+    /// After a failed move, the old stop is on the exchange again.
+    StopRestored {
+        symbol: Symbol,
+        qty: Decimal,
+        stop_price: Decimal,
+        limit_price: Decimal,
+    },
+    /// A portfolio warning was raised or cleared.
+    Portfolio(super::warnings::PortfolioNotice),
     /// The periodic performance report of open positions and the portfolio.
     Performance(super::PerformanceReport),
 }

@@ -38,6 +38,12 @@ pub struct Settings {
     /// Period of the open-positions performance report (`BERT_PERFORMANCE_EVERY`); `None`: off.
     #[serde(default)]
     pub performance_every_ms: Option<i64>,
+    /// Warn when free BNB is worth less than this (quote asset) while fees are paid in BNB;
+    /// 0 turns the warning off (`BERT_BNB_MIN`).
+    pub bnb_min: Decimal,
+    /// Warn about a free balance worth more than this (quote asset) that no open position
+    /// explains; 0 turns the warning off (`BERT_UNEXPLAINED_BALANCE_MIN`).
+    pub unexplained_min: Decimal,
 }
 
 impl Default for Settings {
@@ -60,6 +66,8 @@ impl Default for Settings {
             // Off here (backtests and tests have no use for it); `bert run` takes the
             // configured period, 2 h by default.
             performance_every_ms: None,
+            bnb_min: dec!(10),
+            unexplained_min: dec!(10),
         }
     }
 }
@@ -94,6 +102,11 @@ impl Settings {
         }
         if self.max_open_positions == 0 {
             return Err(SettingError { setting: "BERT_MAX_OPEN_POSITIONS", problem: "must be at least 1".into() });
+        }
+        for (setting, v) in [("BERT_BNB_MIN", self.bnb_min), ("BERT_UNEXPLAINED_BALANCE_MIN", self.unexplained_min)] {
+            if v < Decimal::ZERO {
+                return Err(SettingError { setting, problem: format!("must not be negative, got {v}") });
+            }
         }
         if self.stop_limit_ratio <= Decimal::ZERO || self.stop_limit_ratio > Decimal::ONE {
             return Err(SettingError {

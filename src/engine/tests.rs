@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::{AssetCode, Balance};
+use crate::exchange::ReplaceOutcome;
 use rust_decimal_macros::dec;
 
 const TRADER: Requester = Requester { user: 7, chat: 70 };
@@ -645,5 +646,414 @@ fn position_closed_with_bnb_fees_on_partial_fills_at_several_prices() {
     assert_eq!(
         closed,
         Some((dec!(-109.745), dec!(-11.00), dec!(1.82), dec!(100.248744), dec!(89.402010), Some(ExitReason::StopHit)))
+    );
+}
+
+// ----- Issue 8: moving a stop (/stop) and portfolio warnings ----------------------------------
+
+/// A report with an explicit exchange id (the helper above derives it from the role, and a
+/// moved stop shares its role with the stop it replaces).
+fn report_as(o: &Order, exchange_id: u64, status: OrderStatus) -> OrderReport {
+    OrderReport {
+        symbol: o.symbol,
+        client_id: o.client_id.clone(),
+        exchange_id: Some(exchange_id),
+        status,
+        cum_qty: dec!(0),
+        cum_quote: dec!(0),
+        fill: None,
+        reason: None,
+        time: t(1),
+    }
+}
+
+/// An open BTC position (9.95 at 100) with its stop (90, limit 72) acknowledged.
+fn protected(e: &mut Engine) -> Order {
+    let stop = enter_filled(e);
+    e.process(&Event::Exchange(ExchangeEvent::Order(report_as(&stop, 500, OrderStatus::New))), t(4));
+    stop
+}
+
+fn replace_requests(fx: &Effects) -> Vec<(ClientOrderId, Order)> {
+    fx.requests
+        .iter()
+        .filter_map(|r| match r {
+            Request::ReplaceStop { old, new, .. } => Some((old.clone(), (**new).clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn move_cmd(e: &mut Engine, price: Decimal, now: Timestamp) -> Effects {
+    cmd(e, Command::MoveStop { symbol: btc(), price }, now)
+}
+
+#[test]
+fn moving_a_stop_is_one_cancel_replace_with_rounded_prices_recorded_first() {
+    let mut e = engine();
+    let old = protected(&mut e);
+    // The preview rounds as the engine rounds stops: trigger up to the tick, limit 80% down.
+    let fx = cmd(&mut e, Command::PreviewMoveStop { symbol: btc(), price: dec!(95.004) }, t(10));
+    let [Notice::MoveStopPreview(plan)] = notices(&fx)[..] else { panic!("{fx:?}") };
+    assert_eq!(
+        (plan.old_stop, plan.stop_price, plan.limit_price, plan.qty),
+        (dec!(90), dec!(95.01), dec!(76), dec!(9.95))
+    );
+    assert!(fx.requests.is_empty() && fx.writes.is_empty(), "a preview changes nothing");
+
+    let fx = move_cmd(&mut e, dec!(95.004), t(11));
+    let replaces = replace_requests(&fx);
+    assert_eq!(replaces.len(), 1, "{fx:?}");
+    assert!(placed(&fx).is_empty(), "no separate placement");
+    let (cancel, new) = &replaces[0];
+    assert_eq!(cancel, &old.client_id);
+    assert_eq!((new.stop_price, new.price, new.quantity), (Some(dec!(95.01)), Some(dec!(76)), dec!(9.95)));
+    assert_eq!((new.kind, new.side, new.role), (OrderKind::StopLossLimit, Side::Sell, OrderRole::Stop));
+    assert_eq!(new.client_id, ClientOrderId::derive("T", PositionId(1), OrderRole::Stop, 2));
+    // Intent before action: the new stop's row is in the same effects.
+    assert!(
+        fx.writes.iter().any(
+            |w| matches!(w, Write::Order(o) if o.client_id == new.client_id && o.status == OrderStatus::PendingNew)
+        )
+    );
+    // While it is in flight, exits and other moves wait.
+    assert_eq!(
+        notices(&cmd(&mut e, Command::Exit(btc()), t(12))),
+        vec![&Notice::Refused(Refusal::Busy { symbol: btc() })]
+    );
+    let fx = move_cmd(&mut e, dec!(96), t(12));
+    assert_eq!(notices(&fx), vec![&Notice::Refused(Refusal::Busy { symbol: btc() })]);
+    assert!(replace_requests(&fx).is_empty());
+
+    let canceled = report_as(&old, 500, OrderStatus::Canceled);
+    let placed_report = report_as(new, 501, OrderStatus::New);
+    let result = Ok(ReplaceOutcome::Replaced { canceled: canceled.clone(), placed: placed_report });
+    let fx = e.process(
+        &Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result: Box::new(result) },
+        t(13),
+    );
+    assert!(fx.requests.is_empty(), "{fx:?}");
+    assert_eq!(
+        notices(&fx),
+        vec![&Notice::StopMoved {
+            symbol: btc(),
+            qty: dec!(9.95),
+            old_stop: dec!(90),
+            stop_price: dec!(95.01),
+            limit_price: dec!(76)
+        }]
+    );
+    let pos = e.position(btc()).unwrap();
+    assert_eq!(pos.stop.as_ref().map(|s| (&s.client_id, s.stop_price)), Some((&new.client_id, dec!(95.01))));
+    assert!(pos.stop_move.is_none());
+    assert_eq!(e.order(&old.client_id).map(|o| o.status), Some(OrderStatus::Canceled));
+    // The stream's copy of the cancel, late: not "stop lost".
+    let fx = e.process(&Event::Exchange(ExchangeEvent::Order(canceled)), t(14));
+    assert!(fx.messages.is_empty() && fx.requests.is_empty(), "{fx:?}");
+    // The exit now cancels the moved stop.
+    let fx = cmd(&mut e, Command::Exit(btc()), t(15));
+    assert_eq!(fx.requests, vec![Request::Cancel { symbol: btc(), client_id: new.client_id.clone() }]);
+}
+
+#[test]
+fn stream_reports_before_the_answer_finish_the_move_once() {
+    let mut e = engine();
+    let old = protected(&mut e);
+    let (_, new) = replace_requests(&move_cmd(&mut e, dec!(95), t(10))).remove(0);
+    // The user stream is faster than the REST answer: the cancel, then the new stop.
+    let fx = e.process(&Event::Exchange(ExchangeEvent::Order(report_as(&old, 500, OrderStatus::Canceled))), t(11));
+    assert!(fx.messages.is_empty() && fx.requests.is_empty(), "no 'stop lost', no new stop: {fx:?}");
+    let fx = e.process(&Event::Exchange(ExchangeEvent::Order(report_as(&new, 501, OrderStatus::New))), t(12));
+    assert!(matches!(notices(&fx)[..], [Notice::StopMoved { .. }]), "{fx:?}");
+    let result = Ok(ReplaceOutcome::Replaced {
+        canceled: report_as(&old, 500, OrderStatus::Canceled),
+        placed: report_as(&new, 501, OrderStatus::New),
+    });
+    let fx = e.process(
+        &Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result: Box::new(result) },
+        t(13),
+    );
+    assert!(fx.messages.is_empty() && fx.requests.is_empty(), "{fx:?}");
+}
+
+#[test]
+fn move_stop_refusals_say_why() {
+    let mut e = engine();
+    let refused = |fx: &Effects| match &notices(fx)[..] {
+        [Notice::Refused(r)] => r.clone(),
+        other => panic!("{other:?}"),
+    };
+    let preview = |e: &mut Engine, price| cmd(e, Command::PreviewMoveStop { symbol: btc(), price }, t(10));
+    assert_eq!(refused(&preview(&mut e, dec!(90))), Refusal::NoPosition { symbol: btc() });
+    protected(&mut e);
+    // At or above the current price (100): it would trigger at once.
+    assert_eq!(
+        refused(&preview(&mut e, dec!(100))),
+        Refusal::StopNotBelowPrice { symbol: btc(), stop: dec!(100), price: dec!(100) }
+    );
+    // 99.999 rounds up to 100: refused too.
+    assert!(matches!(refused(&preview(&mut e, dec!(99.999))), Refusal::StopNotBelowPrice { .. }));
+    assert!(matches!(refused(&move_cmd(&mut e, dec!(150), t(11))), Refusal::StopNotBelowPrice { .. }));
+    // So low that the stop's order value (9.95 × limit 0.48) is under the 5 USDT minimum.
+    let Refusal::Filters { detail } = refused(&preview(&mut e, dec!(0.6))) else { panic!() };
+    assert!(detail.contains("below the minimum 5"), "{detail}");
+    // Nothing was sent for any of them.
+    assert!(replace_requests(&move_cmd(&mut e, dec!(0.6), t(12))).is_empty());
+}
+
+#[test]
+fn exchange_refusing_the_new_stop_restores_the_old_one_or_says_unprotected() {
+    // Refused before anything happened: the old stop stands.
+    let mut e = engine();
+    let old = protected(&mut e);
+    let (_, new) = replace_requests(&move_cmd(&mut e, dec!(95), t(10))).remove(0);
+    let result = Err(ExchangeError::Rejected { code: -1013, reason: "Filter failure: PRICE_FILTER".into() });
+    let fx = e.process(
+        &Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result: Box::new(result) },
+        t(11),
+    );
+    assert!(fx.requests.is_empty(), "{fx:?}");
+    assert!(matches!(notices(&fx)[..], [Notice::StopMoveFailed { outcome: MoveFailure::OldStands, .. }]), "{fx:?}");
+    assert_eq!(e.position(btc()).unwrap().stop.as_ref().map(|s| s.client_id.clone()), Some(old.client_id.clone()));
+    assert_eq!(e.order(&new.client_id).map(|o| o.status), Some(OrderStatus::Rejected));
+
+    // Cancelled but the new one refused: the old stop is placed again at its prices.
+    let mut e = engine();
+    let old = protected(&mut e);
+    let (_, new) = replace_requests(&move_cmd(&mut e, dec!(95), t(10))).remove(0);
+    let result = Ok(ReplaceOutcome::CanceledOnly {
+        canceled: Some(report_as(&old, 500, OrderStatus::Canceled)),
+        code: -2010,
+        reason: "Order would trigger immediately.".into(),
+    });
+    let fx = e.process(
+        &Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result: Box::new(result) },
+        t(11),
+    );
+    let restore = placed(&fx);
+    assert_eq!(restore.len(), 1, "{fx:?}");
+    assert_eq!(
+        (restore[0].stop_price, restore[0].price, restore[0].quantity),
+        (Some(dec!(90)), Some(dec!(72)), dec!(9.95))
+    );
+    assert!(matches!(notices(&fx)[..], [Notice::StopMoveFailed { outcome: MoveFailure::Restoring, .. }]), "{fx:?}");
+    let mut e2_restore_ok = e.process(
+        &Event::Placed {
+            client_id: restore[0].client_id.clone(),
+            result: Ok(report_as(&restore[0], 502, OrderStatus::New)),
+        },
+        t(12),
+    );
+    assert!(
+        matches!(notices(&e2_restore_ok)[..], [Notice::StopRestored { stop_price, .. }] if *stop_price == dec!(90))
+    );
+    e2_restore_ok.messages.clear();
+    assert!(e.position(btc()).unwrap().stop_move.is_none());
+
+    // ... and if the old stop is refused too: "unprotected" at once, then protection again.
+    let mut e = engine();
+    let old = protected(&mut e);
+    let (_, new) = replace_requests(&move_cmd(&mut e, dec!(95), t(10))).remove(0);
+    let result = Ok(ReplaceOutcome::CanceledOnly { canceled: None, code: -2010, reason: "refused".into() });
+    let fx = e.process(
+        &Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result: Box::new(result) },
+        t(11),
+    );
+    let restore = placed(&fx).remove(0);
+    let result = Err(ExchangeError::Rejected { code: -2010, reason: "Order would trigger immediately.".into() });
+    let fx = e.process(&Event::Placed { client_id: restore.client_id.clone(), result }, t(12));
+    assert!(matches!(notices(&fx)[..], [Notice::Unprotected { .. }]), "{fx:?}");
+    assert!(placed(&fx).is_empty(), "no market sell: the engine retries protection");
+    let fx = e.process(&Event::Tick, t(12 + 5_000));
+    let again = placed(&fx);
+    assert_eq!(again.len(), 1, "{fx:?}");
+    assert_eq!(again[0].role, OrderRole::Stop);
+}
+
+#[test]
+fn unknown_move_outcome_is_asked_never_resent() {
+    let mut e = engine();
+    let old = protected(&mut e);
+    let (_, new) = replace_requests(&move_cmd(&mut e, dec!(95), t(10))).remove(0);
+    let result = Err(ExchangeError::Unknown { reason: "timeout".into() });
+    let fx = e.process(
+        &Event::StopReplaced { old: old.client_id.clone(), new: new.client_id.clone(), result: Box::new(result) },
+        t(11),
+    );
+    assert_eq!(fx.requests, vec![Request::Query { symbol: btc(), client_id: new.client_id.clone() }]);
+    // Past the grace period the exchange still does not know the new stop: ask about the old.
+    let late = t(11 + 60_000);
+    let fx =
+        e.process(&Event::Queried { client_id: new.client_id.clone(), result: Err(ExchangeError::NotFound) }, late);
+    assert_eq!(fx.requests, vec![Request::Query { symbol: btc(), client_id: old.client_id.clone() }]);
+    // The old stop is still there: nothing happened.
+    let fx = e.process(
+        &Event::Queried { client_id: old.client_id.clone(), result: Ok(report_as(&old, 500, OrderStatus::New)) },
+        late,
+    );
+    assert!(matches!(notices(&fx)[..], [Notice::StopMoveFailed { outcome: MoveFailure::OldStands, .. }]), "{fx:?}");
+    assert!(fx.requests.is_empty() && replace_requests(&fx).is_empty());
+}
+
+/// Balances and prices for the warning tests: ETH (at 200) and BNB (at 300) are watched.
+fn warning_engine() -> Engine {
+    let mut e = engine();
+    let (eth, bnb) = (Symbol::parse("ETH", usdt()).unwrap(), Symbol::parse("BNB", usdt()).unwrap());
+    e.process(&Event::Price { symbol: eth, price: dec!(200) }, t(0));
+    e.process(&Event::Price { symbol: bnb, price: dec!(300) }, t(0));
+    e
+}
+
+fn balance(asset: &str, free: Decimal) -> Balance {
+    Balance { asset: AssetCode::new(asset).unwrap(), free, locked: dec!(0) }
+}
+
+fn portfolio_notices(fx: &Effects) -> Vec<PortfolioNotice> {
+    fx.messages
+        .iter()
+        .filter_map(|m| match &m.notice {
+            Notice::Portfolio(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+const H6: i64 = 6 * 60 * 60 * 1000;
+
+#[test]
+fn unexplained_balance_is_warned_once_and_resolved_once_across_a_restart() {
+    let mut e = warning_engine();
+    // 0.1 ETH (20 USDT) that no position holds; 0.01 BNB is ignored here (fee fuel).
+    e.process(&Event::Balances(vec![balance("ETH", dec!(0.1)), balance("BNB", dec!(0.01))]), t(0));
+    let fx = e.process(&Event::Tick, t(1));
+    let raised = portfolio_notices(&fx);
+    assert_eq!(
+        raised,
+        vec![PortfolioNotice::Unexplained {
+            assets: vec![UnexplainedBalance { asset: "ETH".into(), qty: dec!(0.1), value: dec!(20) }],
+            min: dec!(10),
+            quote: "USDT".into(),
+        }]
+    );
+    assert!(
+        fx.writes.iter().any(|w| matches!(w, Write::Meta(m) if m.warnings.unexplained == ["ETH"])),
+        "raised state persisted with the alert"
+    );
+    // The next checks: still there, not said again.
+    assert!(portfolio_notices(&e.process(&Event::Tick, t(1 + H6))).is_empty());
+    // A restart from what the store holds does not repeat it either.
+    let meta = e.meta.clone();
+    let mut e = Engine::restore(e.settings().clone(), "T", Snapshot { meta, ..Default::default() });
+    e.process(&Event::Balances(vec![balance("USDT", dec!(10000)), balance("ETH", dec!(0.1))]), t(0));
+    // ETH has no price yet: not knowing its value is not "resolved".
+    assert!(portfolio_notices(&e.process(&Event::Tick, t(1 + H6))).is_empty());
+    let eth = Symbol::parse("ETH", usdt()).unwrap();
+    e.process(&Event::Price { symbol: eth, price: dec!(200) }, t(0));
+    assert!(portfolio_notices(&e.process(&Event::Tick, t(2 + 2 * H6))).is_empty());
+    // Sold outside Bert: resolved, once.
+    e.process(&Event::Balances(vec![balance("ETH", dec!(0))]), t(3 + 2 * H6));
+    let fx = e.process(&Event::Tick, t(3 + 3 * H6));
+    assert_eq!(portfolio_notices(&fx), vec![PortfolioNotice::UnexplainedCleared]);
+    assert!(portfolio_notices(&e.process(&Event::Tick, t(3 + 4 * H6))).is_empty());
+}
+
+#[test]
+fn a_position_explains_its_balance() {
+    let mut e = warning_engine();
+    protected(&mut e);
+    // The stop locks 9.95 BTC; the account holds exactly that: nothing unexplained.
+    let btc_bal = Balance { asset: btc().base, free: dec!(0), locked: dec!(9.95) };
+    e.process(&Event::Balances(vec![btc_bal]), t(5));
+    assert!(portfolio_notices(&e.process(&Event::Tick, t(6))).is_empty());
+    // 0.2 BTC more, free (20 USDT at 100): that part is unexplained.
+    let btc_bal = Balance { asset: btc().base, free: dec!(0.2), locked: dec!(9.95) };
+    e.process(&Event::Balances(vec![btc_bal]), t(7));
+    let fx = e.process(&Event::Tick, t(7 + H6));
+    let [PortfolioNotice::Unexplained { assets, .. }] = &portfolio_notices(&fx)[..] else { panic!("{fx:?}") };
+    assert_eq!((assets[0].asset.as_str(), assets[0].qty, assets[0].value), ("BTC", dec!(0.2), dec!(20)));
+}
+
+#[test]
+fn low_bnb_is_warned_only_when_fees_are_paid_in_bnb_and_resolved_once() {
+    let mut e = warning_engine();
+    e.process(&Event::Balances(vec![balance("BNB", dec!(0.01))]), t(0));
+    // 0.01 BNB = 3 USDT, under 10, but no fee was paid in BNB: no warning.
+    assert!(portfolio_notices(&e.process(&Event::Tick, t(1))).is_empty());
+    // An entry whose fee is paid in BNB.
+    let entry = enter(&mut e);
+    let mut r = report_as(&entry, 400, OrderStatus::Filled);
+    r.cum_qty = entry.quantity;
+    r.fill = Some(Fill {
+        trade_id: 77,
+        price: dec!(100),
+        qty: entry.quantity,
+        fee: dec!(0.0025),
+        fee_asset: AssetCode::new("BNB").unwrap(),
+        time: t(2),
+    });
+    let fx = e.process(&Event::Exchange(ExchangeEvent::Order(r)), t(2));
+    let stop = placed(&fx).remove(0);
+    e.process(
+        &Event::Placed { client_id: stop.client_id.clone(), result: Ok(report_as(&stop, 500, OrderStatus::New)) },
+        t(3),
+    );
+    // Checked 30 s after the fill, not every tick before.
+    assert!(portfolio_notices(&e.process(&Event::Tick, t(2 + 29_000))).is_empty());
+    let fx = e.process(&Event::Tick, t(2 + 30_000));
+    assert_eq!(
+        portfolio_notices(&fx),
+        vec![PortfolioNotice::BnbLow { free: dec!(0.01), value: dec!(3), min: dec!(10), quote: "USDT".into() }]
+    );
+    assert!(portfolio_notices(&e.process(&Event::Tick, t(2 + H6 + 30_000))).is_empty(), "said once");
+    e.process(&Event::Balances(vec![balance("BNB", dec!(1))]), t(3 + H6));
+    let fx = e.process(&Event::Tick, t(3 + 2 * H6 + 30_000));
+    assert_eq!(
+        portfolio_notices(&fx),
+        vec![PortfolioNotice::BnbOk { free: dec!(1), value: dec!(300), quote: "USDT".into() }]
+    );
+    assert!(portfolio_notices(&e.process(&Event::Tick, t(3 + 3 * H6 + 30_000))).is_empty());
+}
+
+#[test]
+fn a_restart_during_a_move_asks_about_both_stops_and_finishes_the_move() {
+    let mut e = engine();
+    let old = protected(&mut e);
+    let (_, new) = replace_requests(&move_cmd(&mut e, dec!(95), t(10))).remove(0);
+    // Crash before the answer: restore from what the store holds.
+    let snapshot = Snapshot {
+        meta: EngineMeta { next_position: 1, ..Default::default() },
+        positions: vec![e.position(btc()).unwrap().clone()],
+        orders: vec![e.order(&old.client_id).unwrap().clone(), e.order(&new.client_id).unwrap().clone()],
+        ..Default::default()
+    };
+    let mut e = Engine::restore(e.settings().clone(), "T", snapshot);
+    e.process(&Event::Filters(vec![(btc(), SymbolFilters::typical(dec!(0.01), dec!(0.01), dec!(5)))]), t(0));
+    let fx = e.process(&Event::Started, t(100));
+    let mut asked: Vec<ClientOrderId> = fx
+        .requests
+        .iter()
+        .filter_map(|r| match r {
+            Request::Query { client_id, .. } => Some(client_id.clone()),
+            _ => None,
+        })
+        .collect();
+    asked.sort();
+    let mut want = vec![old.client_id.clone(), new.client_id.clone()];
+    want.sort();
+    assert_eq!(asked, want, "both asked about, nothing placed: {fx:?}");
+    assert!(placed(&fx).is_empty() && replace_requests(&fx).is_empty());
+    // The exchange had done it: the move completes once.
+    let fx = e.process(
+        &Event::Queried { client_id: new.client_id.clone(), result: Ok(report_as(&new, 501, OrderStatus::New)) },
+        t(101),
+    );
+    assert!(matches!(notices(&fx)[..], [Notice::StopMoved { .. }]), "{fx:?}");
+    let fx = e.process(
+        &Event::Queried { client_id: old.client_id.clone(), result: Ok(report_as(&old, 500, OrderStatus::Canceled)) },
+        t(102),
+    );
+    assert!(
+        fx.messages.iter().all(|m| !matches!(m.notice, Notice::StopLost { .. })) && placed(&fx).is_empty(),
+        "{fx:?}"
     );
 }

@@ -48,6 +48,16 @@ impl ExchangeError {
     }
 }
 
+/// What a stop move ([`Exchange::replace_stop`]) did when the exchange answered.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ReplaceOutcome {
+    /// The old order is cancelled and the new one placed.
+    Replaced { canceled: OrderReport, placed: OrderReport },
+    /// The old order is cancelled but the exchange refused the new one (`code`, `reason` in its
+    /// words): the position the old order protected has no exchange-side protection now.
+    CanceledOnly { canceled: Option<OrderReport>, code: i64, reason: String },
+}
+
 /// Something the exchange tells Bert without being asked: the user data stream.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ExchangeEvent {
@@ -80,6 +90,20 @@ pub trait Exchange: Send + Sync + 'static {
         symbol: Symbol,
         client_id: &ClientOrderId,
     ) -> impl Future<Output = Result<OrderReport, ExchangeError>> + Send;
+
+    /// Moves a resting stop in one request: cancels `old` and places `new`, never the new one
+    /// without the cancel (Binance `cancelReplace` in `STOP_ON_FAILURE` mode).
+    ///
+    /// * `Ok(Replaced)`: done. `Ok(CanceledOnly)`: the old order is gone and the new one was
+    ///   refused, so the position has no stop until another is placed.
+    /// * `Err(NotFound)`: the old order is gone (filled or cancelled); nothing was placed.
+    /// * `Err(Rejected)`: nothing happened; the old order still stands.
+    /// * `Err(Unknown)`: either may have happened; ask about both ids.
+    fn replace_stop(
+        &self,
+        old: &ClientOrderId,
+        new: &Order,
+    ) -> impl Future<Output = Result<ReplaceOutcome, ExchangeError>> + Send;
 
     /// Orders resting on the book for `symbol` (all symbols when `None`).
     fn open_orders(

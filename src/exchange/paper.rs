@@ -17,7 +17,7 @@
 //! [`PaperBook`] is synchronous (the backtest drives it directly, millions of candles a second);
 //! [`PaperExchange`] wraps it for the async [`Exchange`] trait used by `bert run` in paper mode.
 
-use super::{Exchange, ExchangeError, ExchangeEvent};
+use super::{Exchange, ExchangeError, ExchangeEvent, ReplaceOutcome};
 use crate::domain::{
     AssetCode, Balance, Candle, ClientOrderId, Fill, Order, OrderKind, OrderReport, OrderStatus, Side, Symbol,
     SymbolFilters, Timestamp, Trade,
@@ -359,6 +359,32 @@ impl PaperBook {
         Ok(report)
     }
 
+    /// Binance's `cancelReplace` in `STOP_ON_FAILURE` mode: the new order's parameters and
+    /// filters are checked first (a refusal changes nothing), then the old order is cancelled
+    /// (if that fails nothing else happens), then the new one is placed (if that fails the old
+    /// one stays cancelled).
+    pub fn replace_stop(
+        &mut self,
+        old: &ClientOrderId,
+        new: &Order,
+        now: Timestamp,
+    ) -> Result<ReplaceOutcome, ExchangeError> {
+        let filters = self.filters.get(&new.symbol).ok_or_else(|| rejected(-1121, "Invalid symbol."))?;
+        if let (Some(stop), Some(limit)) = (new.stop_price, new.price) {
+            filters
+                .check_stop(stop, limit, new.quantity)
+                .map_err(|e| rejected(-1013, &format!("Filter failure: {e}")))?;
+        }
+        let canceled = self.cancel(new.symbol, old, now)?;
+        match self.place(new, now) {
+            Ok(placed) => Ok(ReplaceOutcome::Replaced { canceled, placed }),
+            Err(ExchangeError::Rejected { code, reason }) => {
+                Ok(ReplaceOutcome::CanceledOnly { canceled: Some(canceled), code, reason })
+            }
+            Err(e) => Ok(ReplaceOutcome::CanceledOnly { canceled: Some(canceled), code: 0, reason: e.to_string() }),
+        }
+    }
+
     pub fn query(&self, symbol: Symbol, cid: &ClientOrderId, now: Timestamp) -> Result<OrderReport, ExchangeError> {
         self.orders
             .get(cid)
@@ -431,6 +457,10 @@ impl Exchange for PaperExchange {
 
     async fn cancel(&self, symbol: Symbol, client_id: &ClientOrderId) -> Result<OrderReport, ExchangeError> {
         self.with_book(|b| b.cancel(symbol, client_id, Timestamp::now())).await
+    }
+
+    async fn replace_stop(&self, old: &ClientOrderId, new: &Order) -> Result<ReplaceOutcome, ExchangeError> {
+        self.with_book(|b| b.replace_stop(old, new, Timestamp::now())).await
     }
 
     async fn query(&self, symbol: Symbol, client_id: &ClientOrderId) -> Result<OrderReport, ExchangeError> {
@@ -581,6 +611,41 @@ mod tests {
         let tiny = order(OrderRole::Entry, OrderKind::LimitIoc, Side::Buy, dec!(0.001), Some(dec!(100)), None);
         assert!(matches!(b.place(&tiny, Timestamp(1)), Err(ExchangeError::Rejected { code: -1013, .. })));
         assert_eq!(b.cancel(btc(), &stop.client_id, Timestamp(1)), Err(ExchangeError::NotFound));
+    }
+
+    /// Moving a stop: one operation replaces it; a new stop above the market cancels the old
+    /// one and is refused (as Binance does); a new stop off the tick grid changes nothing.
+    #[test]
+    fn replace_stop_moves_or_reports_what_happened() {
+        let mut b = book();
+        b.deposit(btc().base, dec!(1));
+        let old = order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(72)), Some(dec!(90)));
+        b.place(&old, Timestamp(1)).unwrap();
+        let mut new = old.clone();
+        new.client_id = ClientOrderId::derive("t", PositionId(1), OrderRole::Stop, 2);
+        (new.stop_price, new.price) = (Some(dec!(95)), Some(dec!(76)));
+        let ReplaceOutcome::Replaced { canceled, placed } = b.replace_stop(&old.client_id, &new, Timestamp(2)).unwrap()
+        else {
+            panic!("not replaced")
+        };
+        assert_eq!((canceled.status, placed.status), (OrderStatus::Canceled, OrderStatus::New));
+        assert_eq!(b.open_orders(None, Timestamp(2)).len(), 1);
+        // The old one is gone: NotFound, nothing placed.
+        let mut again = new.clone();
+        again.client_id = ClientOrderId::derive("t", PositionId(1), OrderRole::Stop, 3);
+        assert_eq!(b.replace_stop(&old.client_id, &again, Timestamp(3)), Err(ExchangeError::NotFound));
+        // Off the grid: refused before anything happens.
+        again.stop_price = Some(dec!(95.005));
+        assert!(matches!(
+            b.replace_stop(&new.client_id, &again, Timestamp(3)),
+            Err(ExchangeError::Rejected { code: -1013, .. })
+        ));
+        assert_eq!(b.open_orders(None, Timestamp(3)).len(), 1);
+        // Above the market: the old one is cancelled, the new one refused.
+        (again.stop_price, again.price) = (Some(dec!(120)), Some(dec!(96)));
+        let out = b.replace_stop(&new.client_id, &again, Timestamp(4)).unwrap();
+        assert!(matches!(out, ReplaceOutcome::CanceledOnly { code: -2010, .. }), "{out:?}");
+        assert!(b.open_orders(None, Timestamp(4)).is_empty());
     }
 
     #[test]

@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let meta = EngineMeta { paused: true, next_position: 7, breaker: None, performance: None };
+        let meta = EngineMeta { paused: true, next_position: 7, breaker: None, ..Default::default() };
         let bytes = encode("meta", &meta).unwrap();
         assert_eq!(&bytes[..3], b"Bt\x01");
         assert_eq!(&bytes[3..], br#"{"paused":true,"next_position":7,"breaker":null}"#);

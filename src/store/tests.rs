@@ -154,8 +154,7 @@ fn meta() -> EngineMeta {
         paused: true,
         next_position: 4,
         breaker: Some(crate::engine::BreakerReason::RequestFailures { count: 3 }),
-        // Absent in the golden v1 record: it must read back as None.
-        performance: None,
+        ..Default::default()
     }
 }
 

@@ -20,8 +20,10 @@
 //!    with the reason.
 //! 5. **The command**: `/start`, `/help`, `/id`, `/lang` are answered here; engine commands
 //!    become `Event::Command`; `/enter` and `/exit` with confirmations on are previewed with
-//!    `EngineHandle::peek` and shown with Confirm/Cancel buttons; `/performance`, `/chart`,
-//!    `/alerts` and `/stop` are handed to the [`ChatHook`] (other features plug in there).
+//!    `EngineHandle::peek` and shown with Confirm/Cancel buttons (`/stop` too: it moves a
+//!    stop); `/performance`, `/chart` and `/alerts` are handed to the [`ChatHook`] (other
+//!    features plug in there). A signal's Enter button ([`super::signal_button`]) starts the
+//!    same confirmed entry as `/enter`.
 //!
 //! Every reply is a row in the outbox (never sent directly), so the rate limits see all of it
 //! and a reply survives a restart. The only direct call is `answerCallbackQuery`, which is not
@@ -339,6 +341,12 @@ async fn handle_message(st: &BotState, msg: &Message, me: &str) {
                 engine_command(st, Requester { user, chat }, lang, cmd).await
             }
         }
+        ChatCommand::MoveStop { symbol, price } => {
+            // `authorize` allows `/stop` only to traders, who have ids.
+            if let Some(user) = user {
+                engine_command(st, Requester { user, chat }, lang, Command::MoveStop { symbol, price }).await
+            }
+        }
         other => {
             let name = other.name();
             let request = HookRequest { user, chat, role, lang, command: other };
@@ -354,10 +362,13 @@ async fn handle_message(st: &BotState, msg: &Message, me: &str) {
     }
 }
 
-async fn engine_command(st: &BotState, from: Requester, lang: Lang, cmd: Command) {
+pub(super) async fn engine_command(st: &BotState, from: Requester, lang: Lang, cmd: Command) {
     let (preview, action) = match cmd {
         Command::Enter(s) if st.confirm => (Command::PreviewEnter(s), Command::Enter(s)),
         Command::Exit(s) if st.confirm => (Command::PreviewExit(s), Command::Exit(s)),
+        Command::MoveStop { symbol, price } if st.confirm => {
+            (Command::PreviewMoveStop { symbol, price }, Command::MoveStop { symbol, price })
+        }
         cmd => {
             match st.engine.submit(Event::Command { from, command: cmd }).await {
                 // The replies are in the outbox, committed with the event.
@@ -375,7 +386,7 @@ async fn engine_command(st: &BotState, from: Requester, lang: Lang, cmd: Command
     for out in messages.into_iter().filter(|m| matches!(m.to, Audience::Chat(c) if c == from.chat)) {
         let html = render::render(&out.notice, lang, Mode::Html);
         match out.notice {
-            Notice::EntryPreview(_) | Notice::ExitPreview { .. } => {
+            Notice::EntryPreview(_) | Notice::ExitPreview { .. } | Notice::MoveStopPreview(_) => {
                 let token =
                     st.confirmations.register(from.user, from.chat, action.clone(), html.clone(), lang, st.clock.now());
                 let buttons = vec![vec![
@@ -403,7 +414,7 @@ pub(crate) async fn on_callback(bot: Bot, q: CallbackQuery, st: Arc<BotState>) -
     Ok(())
 }
 
-async fn answer(bot: &Bot, st: &BotState, q: &CallbackQuery, text: Option<String>, alert: bool) {
+pub(super) async fn answer(bot: &Bot, st: &BotState, q: &CallbackQuery, text: Option<String>, alert: bool) {
     let mut request = bot.answer_callback_query(q.id.clone());
     if let Some(text) = text {
         request = request.text(text).show_alert(alert);
@@ -426,6 +437,10 @@ async fn handle_callback(bot: &Bot, st: &BotState, q: &CallbackQuery) {
     let Some(presser) = presser else {
         return answer(bot, st, q, None, false).await;
     };
+    if let Some(press) = super::signal_button::parse(&data, st.quote) {
+        let chat = message.map(|(chat, _)| chat);
+        return super::signal_button::on_press(bot, st, q, presser, role, chat, lang, press).await;
+    }
     let Some((token, choice)) = confirm::parse_callback(&data) else {
         let hooked = match &st.hook {
             Some(hook) => hook.callback(HookPress { presser, role, message, data }).await,

@@ -35,6 +35,7 @@ pub mod errors;
 pub mod limits;
 pub mod outbox;
 pub mod views;
+pub mod signal_button;
 
 pub use bot::{ChatHook, HookAnswer, HookPress, HookRequest};
 pub use errors::mask_token;

@@ -1045,7 +1045,13 @@ fn needs_store(candidates: &[(u64, OutboxRow)]) -> bool {
 /// Rows that may be merged with their neighbours: alerts as text (not replies, prompts, edits
 /// or photos).
 fn mergeable(row: &OutboxRow) -> bool {
-    row.category != Category::Reply && matches!(row.body, OutboxBody::Notice(_) | OutboxBody::Text { .. })
+    row.category != Category::Reply
+        && match &row.body {
+            // A notice with a button (a signal's Enter) keeps its own message.
+            OutboxBody::Notice(n) => super::signal_button::buttons(n, Lang::En).is_empty(),
+            OutboxBody::Text { .. } => true,
+            _ => false,
+        }
 }
 
 fn html_of(row: &OutboxRow, lang: Lang) -> String {
@@ -1139,6 +1145,9 @@ fn build(sh: &Shared, chat: i64, candidates: Vec<(u64, OutboxRow)>, backlog: usi
                 }
             }
             job.payload = Payload::Text(split_message(&texts.join(SEPARATOR), TELEGRAM_LIMIT));
+            if let OutboxBody::Notice(n) = &head.body {
+                job.buttons = super::signal_button::buttons(n, lang);
+            }
         }
     }
     if let Payload::Text(parts) = &job.payload

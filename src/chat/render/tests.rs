@@ -2,7 +2,10 @@ use super::*;
 use crate::chat::auth::access;
 use crate::chat::parse::parse;
 use crate::domain::{AssetCode, Timestamp};
-use crate::engine::{BreakerReason, PerformanceLine, PerformanceReport, PositionView, StatusView};
+use crate::engine::{
+    BreakerReason, MoveFailure, PerformanceLine, PerformanceReport, PortfolioNotice, PositionView, StatusView,
+    StopPlan, UnexplainedBalance,
+};
 use rust_decimal_macros::dec;
 
 fn usdt() -> AssetCode {
@@ -47,6 +50,8 @@ fn refusals() -> Vec<Refusal> {
         Refusal::Filters { detail: "price 1.005 is not a multiple of tick 0.01".into() },
         Refusal::NoPortfolio,
         Refusal::NotReconciled,
+        Refusal::StopNotBelowPrice { symbol: sym("BTC"), stop: dec!(44000), price: dec!(43900.5) },
+        Refusal::NoStopToMove { symbol: sym("BTC") },
     ]
 }
 
@@ -67,9 +72,11 @@ fn refusal_index(r: &Refusal) -> usize {
         Refusal::Filters { .. } => 11,
         Refusal::NoPortfolio => 12,
         Refusal::NotReconciled => 13,
+        Refusal::StopNotBelowPrice { .. } => 14,
+        Refusal::NoStopToMove { .. } => 15,
     }
 }
-const REFUSAL_VARIANTS: usize = 14;
+const REFUSAL_VARIANTS: usize = 16;
 
 /// Exhaustive as well: every `Notice` variant must appear in [`samples`].
 fn notice_index(n: &Notice) -> usize {
@@ -101,10 +108,15 @@ fn notice_index(n: &Notice) -> usize {
         Notice::Reconciliation(_) => 24,
         Notice::Started { .. } => 25,
         Notice::Stopping => 26,
-        Notice::Performance(_) => 27,
+        Notice::MoveStopPreview(_) => 27,
+        Notice::StopMoved { .. } => 28,
+        Notice::StopMoveFailed { .. } => 29,
+        Notice::StopRestored { .. } => 30,
+        Notice::Portfolio(_) => 31,
+        Notice::Performance(_) => 32,
     }
 }
-const NOTICE_VARIANTS: usize = 28;
+const NOTICE_VARIANTS: usize = 33;
 
 fn view(base: &str, price: bool, stop: bool) -> PositionView {
     PositionView {
@@ -283,6 +295,62 @@ fn samples() -> Vec<Notice> {
         Notice::Stopping,
         Notice::Performance(performance_sample(true)),
         Notice::Performance(performance_sample(false)),
+        Notice::MoveStopPreview(StopPlan {
+            symbol: sym("BTC"),
+            qty: dec!(0.023),
+            old_stop: dec!(36912.15),
+            stop_price: dec!(41000),
+            limit_price: dec!(32800),
+            price: dec!(44000),
+            pnl_at_stop: dec!(-55.3),
+        }),
+        Notice::StopMoved {
+            symbol: sym("BTC"),
+            qty: dec!(0.023),
+            old_stop: dec!(36912.15),
+            stop_price: dec!(41000),
+            limit_price: dec!(32800),
+        },
+        Notice::StopMoveFailed {
+            symbol: sym("BTC"),
+            old_stop: dec!(36912.15),
+            outcome: MoveFailure::OldStands,
+            reason: Some("Filter failure: PRICE_FILTER (-1013)".into()),
+        },
+        Notice::StopMoveFailed {
+            symbol: sym("BTC"),
+            old_stop: dec!(36912.15),
+            outcome: MoveFailure::Restoring,
+            reason: None,
+        },
+        Notice::StopMoveFailed {
+            symbol: sym("BTC"),
+            old_stop: dec!(36912.15),
+            outcome: MoveFailure::OldGone,
+            reason: None,
+        },
+        Notice::StopRestored {
+            symbol: sym("BTC"),
+            qty: dec!(0.023),
+            stop_price: dec!(36912.15),
+            limit_price: dec!(29529.72),
+        },
+        Notice::Portfolio(PortfolioNotice::BnbLow {
+            free: dec!(0.01),
+            value: dec!(6.12),
+            min: dec!(10),
+            quote: "USDT".into(),
+        }),
+        Notice::Portfolio(PortfolioNotice::BnbOk { free: dec!(1), value: dec!(612), quote: "USDT".into() }),
+        Notice::Portfolio(PortfolioNotice::Unexplained {
+            assets: vec![
+                UnexplainedBalance { asset: "ETH".into(), qty: dec!(0.5), value: dec!(1550.25) },
+                UnexplainedBalance { asset: "XRP".into(), qty: dec!(30), value: dec!(12.5) },
+            ],
+            min: dec!(10),
+            quote: "USDT".into(),
+        }),
+        Notice::Portfolio(PortfolioNotice::UnexplainedCleared),
     ]);
     out
 }

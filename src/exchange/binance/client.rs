@@ -25,15 +25,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// What [`BinanceExchange::cancel_replace`] did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ReplaceOutcome {
-    /// The old order is cancelled and the new one placed.
-    Replaced { canceled: OrderReport, placed: OrderReport },
-    /// The old order is cancelled but Binance refused the new one (`code`, `reason` in its
-    /// words): the position the old order protected has no exchange-side protection now.
-    CanceledOnly { canceled: Option<OrderReport>, code: i64, reason: String },
-}
+/// What [`BinanceExchange::cancel_replace`] did (the exchange seam's type).
+pub use crate::exchange::ReplaceOutcome;
 
 /// Binance's largest page for klines and trades.
 const MAX_PAGE: usize = 1000;
@@ -291,6 +284,10 @@ fn is_protective(order: &Order) -> bool {
 }
 
 impl Exchange for BinanceExchange {
+    async fn replace_stop(&self, old: &ClientOrderId, new: &Order) -> Result<ReplaceOutcome, ExchangeError> {
+        self.cancel_replace(old, new).await
+    }
+
     async fn place(&self, order: &Order) -> Result<OrderReport, ExchangeError> {
         self.learn(order.symbol);
         let query = request::new_order(order)?;
