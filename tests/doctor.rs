@@ -1,12 +1,12 @@
 //! `bert doctor` against the fake Binance and the fake Telegram: one PASS/FAIL line per check,
 //! exit code 0 only when every check passes, and no secret in what it prints.
 
+#[path = "support/bert_process.rs"]
+mod bert_process;
 #[path = "support/fake_binance/mod.rs"]
 mod fake_binance;
 #[path = "support/fake_telegram/mod.rs"]
 mod fake_telegram;
-#[path = "support/bert_process.rs"]
-mod bert_process;
 
 use bert_process::{bert, with_binance, with_telegram};
 use fake_binance::{API_KEY, FakeBinance, SECRET};

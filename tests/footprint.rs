@@ -6,12 +6,12 @@
 //! Run with `.ci/measure` (it builds the release binary and passes it in `BERT_BIN`). Ignored by
 //! `cargo test`, which would measure an unoptimized build.
 
+#[path = "support/bert_process.rs"]
+mod bert_process;
 #[path = "support/fake_binance/mod.rs"]
 mod fake_binance;
 #[path = "support/fake_telegram/mod.rs"]
 mod fake_telegram;
-#[path = "support/bert_process.rs"]
-mod bert_process;
 
 use bert_process::{Guard, eventually, free_port, get, rss_kib, with_binance, with_telegram};
 use fake_binance::state::SymbolSpec;
@@ -49,12 +49,7 @@ fn start(bin: &str, data: &std::path::Path, fake: &FakeBinance, tg: &FakeTelegra
 }
 
 /// Starts `bert run`, waits for `/healthz` 200 and returns the time it took.
-async fn start_to_ready(
-    bin: &str,
-    data: &std::path::Path,
-    fake: &FakeBinance,
-    tg: &FakeTelegram,
-) -> (Guard, Duration) {
+async fn start_to_ready(bin: &str, data: &std::path::Path, fake: &FakeBinance, tg: &FakeTelegram) -> (Guard, Duration) {
     let http = free_port();
     let started = Instant::now();
     let guard = Guard(Some(start(bin, data, fake, tg, http)));

@@ -321,7 +321,10 @@ impl Notice {
     pub fn demands_action(&self) -> bool {
         matches!(
             self,
-            Notice::Unprotected { .. } | Notice::StopRefused { .. } | Notice::StopLost { .. } | Notice::ExitFailed { .. }
+            Notice::Unprotected { .. }
+                | Notice::StopRefused { .. }
+                | Notice::StopLost { .. }
+                | Notice::ExitFailed { .. }
         )
     }
 }

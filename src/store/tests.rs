@@ -416,7 +416,8 @@ fn an_unprotected_position_reaches_chats_that_muted_warnings() {
         ..Effects::default()
     };
     tick(&store, t(0), &fx);
-    let rows: Vec<(i64, OutboxBody)> = store.outbox_peek(10).unwrap().into_iter().map(|(_, r)| (r.chat, r.body)).collect();
+    let rows: Vec<(i64, OutboxBody)> =
+        store.outbox_peek(10).unwrap().into_iter().map(|(_, r)| (r.chat, r.body)).collect();
     assert_eq!(rows, vec![(1, OutboxBody::Notice(unprotected.clone())), (2, OutboxBody::Notice(unprotected))]);
 }
 

@@ -34,8 +34,8 @@ pub mod confirm;
 pub mod errors;
 pub mod limits;
 pub mod outbox;
-pub mod views;
 pub mod signal_button;
+pub mod views;
 
 pub use bot::{ChatHook, HookAnswer, HookPress, HookRequest};
 pub use errors::mask_token;
