@@ -13,6 +13,7 @@ use super::AppError;
 use super::config::{Config, ExchangeMode, LogFormat};
 use super::driver::{self, DriverParts, EngineHandle, Metrics, Recipients, SystemClock};
 use super::health;
+use super::patience::{PATIENCE, patiently};
 use crate::domain::Symbol;
 use crate::engine::{Engine, Event};
 use crate::exchange::binance::{BinanceConfig, BinanceExchange, MarketEvent, Secret as BinanceSecret};
@@ -83,18 +84,18 @@ pub async fn run_until(config: Config, shutdown: CancellationToken) -> Result<()
     let mut bconfig = BinanceConfig::new(mode, key, secret);
     bconfig.urls = config.urls.clone();
     let binance = BinanceExchange::new(bconfig).map_err(|e| AppError::Failed(format!("exchange: {e}")))?;
-    binance.sync_time().await.map_err(|e| AppError::Failed(format!("cannot reach the exchange: {e}")))?;
+    patiently("cannot reach the exchange", PATIENCE, &shutdown, || binance.sync_time()).await?;
 
     match config.exchange {
         ExchangeMode::Binance(m) => {
-            check_keys(&binance, m).await?;
+            check_keys(&binance, m, &shutdown).await?;
             let exchange = Arc::new(binance.clone());
             serve(config, store, symbols, binance, exchange, None, shutdown).await
         }
         ExchangeMode::Paper => {
             let mut book = PaperBook::new(PaperConfig::default());
             book.deposit(quote, Decimal::from(PAPER_CAPITAL));
-            let filters = binance.filters(&symbols).await.map_err(|e| AppError::Failed(format!("exchange: {e}")))?;
+            let filters = patiently("exchange", PATIENCE, &shutdown, || binance.filters(&symbols)).await?;
             for (s, f) in filters {
                 book.list_symbol(s, f);
             }
@@ -105,16 +106,18 @@ pub async fn run_until(config: Config, shutdown: CancellationToken) -> Result<()
 }
 
 /// Refuses keys that cannot trade, and keys that can withdraw on live.
-async fn check_keys(binance: &BinanceExchange, mode: crate::exchange::binance::BinanceMode) -> Result<(), AppError> {
-    let account = binance.account().await.map_err(|e| AppError::Failed(format!("cannot read the account: {e}")))?;
+async fn check_keys(
+    binance: &BinanceExchange,
+    mode: crate::exchange::binance::BinanceMode,
+    shutdown: &CancellationToken,
+) -> Result<(), AppError> {
+    let account = patiently("cannot read the account", PATIENCE, shutdown, || binance.account()).await?;
     if !account.can_trade {
         return Err(AppError::Failed("the API key is not allowed to trade (canTrade is false)".into()));
     }
     if mode == crate::exchange::binance::BinanceMode::Live {
-        let r = binance
-            .api_restrictions()
-            .await
-            .map_err(|e| AppError::Failed(format!("cannot read the API key's permissions: {e}")))?;
+        let r = patiently("cannot read the API key's permissions", PATIENCE, shutdown, || binance.api_restrictions())
+            .await?;
         if r.enable_withdrawals {
             return Err(AppError::Failed(
                 "the API key can withdraw funds: create a key without withdrawal permission for Bert".into(),
@@ -141,19 +144,20 @@ async fn serve<E: Exchange>(
     // The engine, restored and warmed up before it can trade.
     let snapshot = store.load().map_err(|e| failed("cannot load the state", &e))?;
     let mut engine = Engine::restore(config.settings.clone(), store.instance_tag(), snapshot);
-    let history = market.warm_up(&symbols, WARM_UP_DAYS).await.map_err(|e| failed("cannot load candle history", &e))?;
+    let history =
+        patiently("cannot load candle history", PATIENCE, &shutdown, || market.warm_up(&symbols, WARM_UP_DAYS)).await?;
     for (symbol, candles) in &history {
         engine.warm_up(*symbol, candles);
         if let (Some(paper), Some(last)) = (&paper, candles.last()) {
             paper.on_candle(*symbol, *last).await;
         }
     }
-    let filters = exchange.filters(&symbols).await.map_err(|e| failed("cannot read symbol filters", &e))?;
+    let filters = patiently("cannot read symbol filters", PATIENCE, &shutdown, || exchange.filters(&symbols)).await?;
     let known: Vec<Symbol> = filters.iter().map(|(s, _)| *s).collect();
     for s in symbols.iter().filter(|s| !known.contains(s)) {
         tracing::warn!(symbol = %s, "the exchange does not list this symbol; it is ignored");
     }
-    let balances = exchange.balances().await.map_err(|e| failed("cannot read balances", &e))?;
+    let balances = patiently("cannot read balances", PATIENCE, &shutdown, || exchange.balances()).await?;
 
     let (handle, engine_thread) = driver::start(DriverParts {
         engine,
