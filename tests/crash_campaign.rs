@@ -363,3 +363,25 @@ async fn start_up_waits_out_a_rate_limit_instead_of_exiting() {
     assert!(healthy, "bert did not come up (exit: {exited:?}): {}", std::fs::read_to_string(&log).unwrap_or_default());
     assert!(fake.state().faults.is_empty(), "both refusals were met");
 }
+
+/// Regression (found by the campaign): on SIGTERM the outbox started its final flush at the
+/// same moment the engine committed its `Stopping` alert, saw an empty queue and quit, so the
+/// alert stayed queued and was delivered only at the next start ("shutting down" after it had
+/// come back). The outbox now flushes after the engine has stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_delivers_the_stopping_alert_before_exit() {
+    let fake = FakeBinance::start().await;
+    let tg = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let log = data.path().join("bert.log");
+    let http = free_port();
+    let mut guard = Guard(Some(bert_run(data.path(), &fake, &tg, http, &log)));
+    assert!(healthy_within(http, Duration::from_secs(60)).await);
+    let mut bert = guard.0.take().unwrap();
+    assert!(Command::new("kill").args(["-TERM", &bert.id().to_string()]).status().unwrap().success());
+    assert_eq!(bert.wait().unwrap().code(), Some(0));
+    let stopping = tg.sent_to(ALERTS).iter().filter(|m| m.text.contains("Bert is shutting down")).count();
+    assert_eq!(stopping, 1, "{:?}", tg.sent_to(ALERTS));
+    let store = Store::open(data.path().join("bert.redb")).unwrap();
+    assert_eq!(store.outbox_len().unwrap(), 0, "{:?}", store.outbox_peek(5).unwrap());
+}

@@ -174,6 +174,7 @@ async fn serve<E: Exchange>(
     handle.submit(Event::Started).await.map_err(gone)?;
 
     let tasks = TaskTracker::new();
+    let outbox_stop = CancellationToken::new();
     // The user data stream, forwarded into the engine.
     let (user_tx, user_rx) = mpsc::channel::<ExchangeEvent>(1024);
     exchange.start_user_stream(user_tx).await.map_err(|e| failed("cannot start the user data stream", &e))?;
@@ -211,7 +212,9 @@ async fn serve<E: Exchange>(
         tg.confirm = config.confirm;
         let outbox =
             crate::telegram::outbox_for(&tg, store.clone(), outbox_wake.clone()).map_err(|e| failed("telegram", &e))?;
-        tasks.spawn(outbox.run(shutdown.clone()));
+        // Its own token, cancelled once the engine has stopped: the alerts the engine produces
+        // while stopping (the `Stopping` notice) must be in the queue before the flush starts.
+        tasks.spawn(outbox.run(outbox_stop.clone()));
         let deps = crate::telegram::BotDeps {
             store: store.clone(),
             engine: handle.clone(),
@@ -243,6 +246,7 @@ async fn serve<E: Exchange>(
     if !matches!(joined, Ok(Ok(()))) {
         tracing::error!("the engine thread ended abnormally");
     }
+    outbox_stop.cancel();
     // The outbox worker gets a few seconds to deliver what is queued.
     if tokio::time::timeout(OUTBOX_FLUSH + Duration::from_secs(1), tasks.wait()).await.is_err() {
         tracing::warn!("some tasks did not stop in time");
