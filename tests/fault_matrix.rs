@@ -13,6 +13,9 @@
 mod binance_common;
 #[path = "support/fake_binance/mod.rs"]
 mod fake_binance;
+#[allow(dead_code)]
+#[path = "support/fake_telegram/mod.rs"]
+mod fake_telegram;
 
 use bert::app::driver::{self, DriverParts, EngineHandle, Metrics, Recipients, SystemClock};
 use bert::domain::{Decimal, PositionStatus};
@@ -357,5 +360,169 @@ async fn every_exchange_fault_at_every_phase_ends_like_the_fault_free_run() {
     }
     let total = phases.len() * FAULTS.len();
     println!("fault matrix: {passed}/{total} exchange cells in {:.0} s", started.elapsed().as_secs_f64());
+    assert!(failures.is_empty(), "{} failed cells:\n{}", failures.len(), failures.join("\n"));
+}
+
+// ----- Telegram faults during alert bursts ------------------------------------------------------
+
+use bert::engine::{Category, Notice};
+use bert::store::{OutboxBody, OutboxRow};
+use bert::telegram::api::BotApi;
+use bert::telegram::{Outbox, OutboxConfig, OutboxLimits};
+use fake_telegram::{FakeTelegram, Fault as TgFault, TOKEN};
+use std::collections::{BTreeMap, BTreeSet};
+
+const CHATS: [i64; 3] = [11, -22, -1_000_000_000_033];
+const BURST: usize = 12;
+
+/// One alert per (chat, n), recognisable in whatever message carries it (alerts of a backlog
+/// may be coalesced into one message).
+fn tagged(chat: i64, n: usize) -> OutboxRow {
+    let notice = Notice::EntryFailed { symbol: sym("BTC"), reason: Some(format!("tag-{chat}-{n}")) };
+    OutboxRow {
+        chat,
+        category: Category::Fills,
+        position: None,
+        body: OutboxBody::Notice(notice),
+        created_at: bert::domain::Timestamp(0),
+        attempts: 0,
+    }
+}
+
+/// What each chat ended up with: the tags delivered to it, and the dead-lettered rows.
+#[derive(Debug, PartialEq, Eq)]
+struct Delivered {
+    tags: BTreeMap<i64, BTreeSet<String>>,
+    dead: usize,
+}
+
+/// A burst of alerts to three chats; `fault` hits the second chat's first request, or (when
+/// `mid` is set) a request in the middle of the burst.
+async fn burst(fault: Option<TgFault>, mid: bool) -> Result<Delivered, String> {
+    let fake = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path().join("bert.redb")).unwrap());
+    let config = OutboxConfig {
+        limits: OutboxLimits::TELEGRAM.scaled(20),
+        backoff_base: Duration::from_millis(20),
+        backoff_cap: Duration::from_millis(200),
+        poll: Duration::from_millis(50),
+        request_timeout: Duration::from_secs(3),
+        flush: Duration::from_millis(0),
+        ..OutboxConfig::default()
+    };
+    let notify = Arc::new(Notify::new());
+    let api = BotApi::new(TOKEN, &fake.url(), config.request_timeout).unwrap();
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(Outbox::new(store.clone(), api, config, notify.clone()).run(stop.clone()));
+    let target = CHATS[1];
+    let inject = |f: &TgFault| match f {
+        TgFault::Blocked => fake.fail_chat_always(target, f.clone()),
+        other => fake.fail_chat(target, other.clone()),
+    };
+    if let Some(f) = &fault
+        && !mid
+    {
+        inject(f);
+    }
+    for n in 0..BURST {
+        store.enqueue(CHATS.iter().map(|c| tagged(*c, n)).collect()).unwrap();
+        notify.notify_one();
+        if n == BURST / 2
+            && mid
+            && let Some(f) = &fault
+        {
+            inject(f);
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let result = loop {
+        if store.outbox_len().unwrap() == 0 {
+            break Ok(());
+        }
+        if Instant::now() > deadline {
+            break Err(format!("outbox not drained: {} rows left", store.outbox_len().unwrap()));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    stop.cancel();
+    let _ = worker.await;
+    result?;
+    let mut tags: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
+    for m in fake.sent() {
+        for word in m.text.split(|c: char| c.is_whitespace() || c == ')' || c == '(' || c == '.' || c == ',') {
+            if word.starts_with("tag-") {
+                tags.entry(m.chat).or_default().insert(word.to_string());
+            }
+        }
+    }
+    Ok(Delivered { tags, dead: store.dead_letters().unwrap().len() })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_telegram_fault_during_a_burst_ends_like_the_fault_free_run() {
+    let baseline = burst(None, false).await.expect("fault-free burst");
+    assert_eq!(baseline.dead, 0);
+    assert!(CHATS.iter().all(|c| baseline.tags.get(c).map(BTreeSet::len) == Some(BURST)), "{baseline:?}");
+    let new_chat = -1_000_000_000_777;
+    let faults = [
+        TgFault::RetryAfter(1),
+        TgFault::ServerError,
+        TgFault::CantParse,
+        TgFault::Migrate(new_chat),
+        TgFault::Blocked,
+        TgFault::BadRequest("Bad Request: message is too long".into()),
+    ];
+    let (mut passed, mut total, mut failures) = (0, 0, Vec::new());
+    for fault in &faults {
+        // The fault-free end, adjusted for what the fault means: a migrated group's alerts go
+        // to its new id; a chat that blocked the bot gets nothing and its rows are dead letters.
+        let mut tags = baseline.tags.clone();
+        let mut dead = 0;
+        match fault {
+            TgFault::Migrate(to) => {
+                let moved = tags.remove(&CHATS[1]).unwrap_or_default();
+                tags.insert(*to, moved);
+            }
+            TgFault::Blocked => {
+                tags.remove(&CHATS[1]);
+                dead = BURST;
+            }
+            _ => {}
+        }
+        let expected = Delivered { tags, dead };
+        for mid in [false, true] {
+            total += 1;
+            let outcome = burst(Some(fault.clone()), mid).await.map(|mut got| {
+                // Mid-burst, a group's first alerts went out before it migrated: what matters
+                // is that old and new id together got every alert.
+                if let TgFault::Migrate(to) = fault
+                    && let Some(before) = got.tags.remove(&CHATS[1])
+                {
+                    got.tags.entry(*to).or_default().extend(before);
+                }
+                got
+            });
+            match outcome {
+                Ok(got) if got == expected => passed += 1,
+                // A chat that blocked the bot mid-burst has already received the first half.
+                Ok(got) if matches!(fault, TgFault::Blocked) && mid && got.dead > 0 && got.dead < BURST => {
+                    let mut rest = got.tags.clone();
+                    rest.remove(&CHATS[1]);
+                    let mut want = expected.tags.clone();
+                    want.remove(&CHATS[1]);
+                    let delivered = got.tags.get(&CHATS[1]).map_or(0, BTreeSet::len);
+                    if rest == want && delivered + got.dead >= BURST {
+                        passed += 1;
+                    } else {
+                        failures.push(format!("{fault:?} mid-burst: {got:?}"));
+                    }
+                }
+                Ok(got) => failures.push(format!("{fault:?} (mid {mid}): {got:?}, expected {expected:?}")),
+                Err(e) => failures.push(format!("{fault:?} (mid {mid}): {e}")),
+            }
+        }
+    }
+    println!("fault matrix: {passed}/{total} telegram cells");
     assert!(failures.is_empty(), "{} failed cells:\n{}", failures.len(), failures.join("\n"));
 }
