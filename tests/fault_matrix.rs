@@ -8,12 +8,10 @@
 //! the same client id. The matrix prints `fault matrix: <passed>/<total> cells` and fails on
 //! any failed cell, naming it.
 
-#[allow(dead_code)]
 #[path = "support/binance_common/mod.rs"]
 mod binance_common;
 #[path = "support/fake_binance/mod.rs"]
 mod fake_binance;
-#[allow(dead_code)]
 #[path = "support/fake_telegram/mod.rs"]
 mod fake_telegram;
 

@@ -180,11 +180,14 @@ impl Rig {
     }
 }
 
+/// How an attempt is sent to the fake Bot API.
+type Send<'a> = Box<dyn Fn(&Rig) + 'a>;
+
 /// One unauthorized attempt: how it is sent, and the chat it lands in.
 struct Attempt {
     what: &'static str,
     chat: i64,
-    send: Box<dyn Fn(&Rig)>,
+    send: Send<'static>,
 }
 
 fn attempt(what: &'static str, chat: i64, send: impl Fn(&Rig) + 'static) -> Attempt {
@@ -315,7 +318,7 @@ async fn no_unauthorized_attempt_reaches_the_engine_as_a_trade() {
         .expect("a confirmation prompt");
     let (yes, no) = (prompt.buttons[0].1.clone(), prompt.buttons[1].1.clone());
     let id = prompt.message_id;
-    let presses: Vec<(&str, Box<dyn Fn(&Rig)>)> = vec![
+    let presses: Vec<(&str, Send<'_>)> = vec![
         (
             "another trader presses Confirm",
             Box::new(|r: &Rig| {
