@@ -11,7 +11,8 @@ use super::AppError;
 use crate::domain::Timestamp;
 use crate::exchange::ExchangeError;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant; // tokio's, so tests can run with paused time
 use tokio_util::sync::CancellationToken;
 
 /// How long start-up keeps waiting before it gives up and exits with the error.
