@@ -71,11 +71,16 @@ fn free_port() -> u16 {
 /// Starts `bert run`; its output goes to `log` (a file, so a chatty child can never block on
 /// a full pipe).
 fn bert_run(data: &Path, fake: &FakeBinance, tg: &FakeTelegram, http: u16, log: &Path) -> Child {
+    bert_command(data, fake, tg, http, log).spawn().expect("start bert run")
+}
+
+fn bert_command(data: &Path, fake: &FakeBinance, tg: &FakeTelegram, http: u16, log: &Path) -> Command {
     let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
     let err = out.try_clone().unwrap();
     // `BERT_CRASH_BIN`: a copy of the binary, so a long run is not disturbed by a rebuild.
     let bin = std::env::var("BERT_CRASH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_bert").to_string());
-    Command::new(bin)
+    let mut command = Command::new(bin);
+    command
         .arg("run")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -96,9 +101,8 @@ fn bert_run(data: &Path, fake: &FakeBinance, tg: &FakeTelegram, http: u16, log: 
         .env("BERT_LOG_FORMAT", "json")
         .stdin(Stdio::null())
         .stdout(out)
-        .stderr(err)
-        .spawn()
-        .expect("start bert run")
+        .stderr(err);
+    command
 }
 
 /// Kills the service if the test fails half-way, so no process outlives the test.
@@ -524,4 +528,29 @@ async fn soak_replayed_days_with_random_commands() {
     // Flat: no more than 64 MiB of growth (a leak per price or per command would be far more
     // over a full run; the first minutes' allocator warm-up is most of what is seen).
     assert!(rss_end <= rss_start + 64 * 1024, "RSS grew from {rss_start} KiB to {rss_end} KiB");
+}
+
+/// Regression: a token Telegram refuses stopped the service cleanly, with exit code 0, so a
+/// supervisor saw a normal stop and the operator no error. It now exits non-zero and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_telegram_token_exits_with_an_error() {
+    let fake = FakeBinance::start().await;
+    let tg = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let log = data.path().join("bert.log");
+    let mut command = bert_command(data.path(), &fake, &tg, free_port(), &log);
+    command.env("TELEGRAM_BOT_TOKEN", "999:not-the-token-the-fake-accepts");
+    let mut bert = Guard(Some(command.spawn().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = bert.0.as_mut().unwrap().try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "bert kept running with a refused token");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_ne!(status.code(), Some(0), "{logs}");
+    assert!(logs.contains("the Telegram bot cannot run"), "{logs}");
+    assert!(!logs.contains("not-the-token"), "the token is not logged");
 }

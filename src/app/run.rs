@@ -175,6 +175,9 @@ async fn serve<E: Exchange>(
 
     let tasks = TaskTracker::new();
     let outbox_stop = CancellationToken::new();
+    // Why the bot could not run, if it could not: the service then stops with an error (a
+    // refused token must not look like a clean stop to a supervisor or the operator).
+    let bot_fatal: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
     // The user data stream, forwarded into the engine.
     let (user_tx, user_rx) = mpsc::channel::<ExchangeEvent>(1024);
     exchange.start_user_stream(user_tx).await.map_err(|e| failed("cannot start the user data stream", &e))?;
@@ -224,10 +227,12 @@ async fn serve<E: Exchange>(
         };
         let bot_stop = shutdown.clone();
         let bot_failed = shutdown.clone();
+        let fatal = bot_fatal.clone();
         tasks.spawn(async move {
             if let Err(e) = crate::telegram::run_bot(tg, deps, bot_stop).await {
                 // A refused token or an unusable URL: nothing can work; stop cleanly.
                 tracing::error!(error = %e, "the Telegram bot cannot run");
+                *fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
                 bot_failed.cancel();
             }
         });
@@ -253,6 +258,9 @@ async fn serve<E: Exchange>(
     }
     drop(store);
     tracing::info!("bert stopped");
+    if let Some(e) = bot_fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(AppError::Failed(format!("the Telegram bot cannot run: {e}")));
+    }
     Ok(())
 }
 
