@@ -447,7 +447,7 @@ fn kline(symbol: &str, open_time: i64, open: Decimal, close: Decimal, closed: bo
 /// CI replays 2 days (`BERT_SOAK_DAYS`); the full run (the README's figure):
 ///
 /// ```text
-/// BERT_SOAK_DAYS=30 cargo test --release --test crash_campaign soak -- --nocapture
+/// BERT_SOAK_DAYS=30 cargo test --test crash_campaign soak -- --nocapture
 /// ```
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_replayed_days_with_random_commands() {
