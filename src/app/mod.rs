@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod driver;
 pub mod health;
 pub mod journal;
+pub mod patience;
 pub mod reconcile;
 pub mod run;
 pub mod sim;

@@ -13,6 +13,7 @@ use super::AppError;
 use super::config::{Config, ExchangeMode, LogFormat};
 use super::driver::{self, DriverParts, EngineHandle, Metrics, Recipients, SystemClock};
 use super::health;
+use super::patience::{PATIENCE, patiently};
 use crate::domain::Symbol;
 use crate::engine::{Engine, Event};
 use crate::exchange::binance::{BinanceConfig, BinanceExchange, MarketEvent, Secret as BinanceSecret};
@@ -83,18 +84,18 @@ pub async fn run_until(config: Config, shutdown: CancellationToken) -> Result<()
     let mut bconfig = BinanceConfig::new(mode, key, secret);
     bconfig.urls = config.urls.clone();
     let binance = BinanceExchange::new(bconfig).map_err(|e| AppError::Failed(format!("exchange: {e}")))?;
-    binance.sync_time().await.map_err(|e| AppError::Failed(format!("cannot reach the exchange: {e}")))?;
+    patiently("cannot reach the exchange", PATIENCE, &shutdown, || binance.sync_time()).await?;
 
     match config.exchange {
         ExchangeMode::Binance(m) => {
-            check_keys(&binance, m).await?;
+            check_keys(&binance, m, &shutdown).await?;
             let exchange = Arc::new(binance.clone());
             serve(config, store, symbols, binance, exchange, None, shutdown).await
         }
         ExchangeMode::Paper => {
             let mut book = PaperBook::new(PaperConfig::default());
             book.deposit(quote, Decimal::from(PAPER_CAPITAL));
-            let filters = binance.filters(&symbols).await.map_err(|e| AppError::Failed(format!("exchange: {e}")))?;
+            let filters = patiently("exchange", PATIENCE, &shutdown, || binance.filters(&symbols)).await?;
             for (s, f) in filters {
                 book.list_symbol(s, f);
             }
@@ -105,16 +106,18 @@ pub async fn run_until(config: Config, shutdown: CancellationToken) -> Result<()
 }
 
 /// Refuses keys that cannot trade, and keys that can withdraw on live.
-async fn check_keys(binance: &BinanceExchange, mode: crate::exchange::binance::BinanceMode) -> Result<(), AppError> {
-    let account = binance.account().await.map_err(|e| AppError::Failed(format!("cannot read the account: {e}")))?;
+async fn check_keys(
+    binance: &BinanceExchange,
+    mode: crate::exchange::binance::BinanceMode,
+    shutdown: &CancellationToken,
+) -> Result<(), AppError> {
+    let account = patiently("cannot read the account", PATIENCE, shutdown, || binance.account()).await?;
     if !account.can_trade {
         return Err(AppError::Failed("the API key is not allowed to trade (canTrade is false)".into()));
     }
     if mode == crate::exchange::binance::BinanceMode::Live {
-        let r = binance
-            .api_restrictions()
-            .await
-            .map_err(|e| AppError::Failed(format!("cannot read the API key's permissions: {e}")))?;
+        let r = patiently("cannot read the API key's permissions", PATIENCE, shutdown, || binance.api_restrictions())
+            .await?;
         if r.enable_withdrawals {
             return Err(AppError::Failed(
                 "the API key can withdraw funds: create a key without withdrawal permission for Bert".into(),
@@ -143,19 +146,20 @@ async fn serve<E: Exchange>(
     let settings =
         crate::engine::Settings { performance_every_ms: config.performance_every_ms, ..config.settings.clone() };
     let mut engine = Engine::restore(settings, store.instance_tag(), snapshot);
-    let history = market.warm_up(&symbols, WARM_UP_DAYS).await.map_err(|e| failed("cannot load candle history", &e))?;
+    let history =
+        patiently("cannot load candle history", PATIENCE, &shutdown, || market.warm_up(&symbols, WARM_UP_DAYS)).await?;
     for (symbol, candles) in &history {
         engine.warm_up(*symbol, candles);
         if let (Some(paper), Some(last)) = (&paper, candles.last()) {
             paper.on_candle(*symbol, *last).await;
         }
     }
-    let filters = exchange.filters(&symbols).await.map_err(|e| failed("cannot read symbol filters", &e))?;
+    let filters = patiently("cannot read symbol filters", PATIENCE, &shutdown, || exchange.filters(&symbols)).await?;
     let known: Vec<Symbol> = filters.iter().map(|(s, _)| *s).collect();
     for s in symbols.iter().filter(|s| !known.contains(s)) {
         tracing::warn!(symbol = %s, "the exchange does not list this symbol; it is ignored");
     }
-    let balances = exchange.balances().await.map_err(|e| failed("cannot read balances", &e))?;
+    let balances = patiently("cannot read balances", PATIENCE, &shutdown, || exchange.balances()).await?;
 
     let (handle, engine_thread) = driver::start(DriverParts {
         engine,
@@ -172,6 +176,10 @@ async fn serve<E: Exchange>(
     handle.submit(Event::Started).await.map_err(gone)?;
 
     let tasks = TaskTracker::new();
+    let outbox_stop = CancellationToken::new();
+    // Why the bot could not run, if it could not: the service then stops with an error (a
+    // refused token must not look like a clean stop to a supervisor or the operator).
+    let bot_fatal: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
     // The user data stream, forwarded into the engine.
     let (user_tx, user_rx) = mpsc::channel::<ExchangeEvent>(1024);
     exchange.start_user_stream(user_tx).await.map_err(|e| failed("cannot start the user data stream", &e))?;
@@ -210,7 +218,9 @@ async fn serve<E: Exchange>(
         tg.confirm = config.confirm;
         let outbox =
             crate::telegram::outbox_for(&tg, store.clone(), outbox_wake.clone()).map_err(|e| failed("telegram", &e))?;
-        tasks.spawn(outbox.run(shutdown.clone()));
+        // Its own token, cancelled once the engine has stopped: the alerts the engine produces
+        // while stopping (the `Stopping` notice) must be in the queue before the flush starts.
+        tasks.spawn(outbox.run(outbox_stop.clone()));
         let views =
             crate::telegram::Views::new(store.clone(), handle.clone(), Arc::new(SystemClock), config.settings.quote);
         let deps = crate::telegram::BotDeps {
@@ -222,10 +232,12 @@ async fn serve<E: Exchange>(
         };
         let bot_stop = shutdown.clone();
         let bot_failed = shutdown.clone();
+        let fatal = bot_fatal.clone();
         tasks.spawn(async move {
             if let Err(e) = crate::telegram::run_bot(tg, deps, bot_stop).await {
                 // A refused token or an unusable URL: nothing can work; stop cleanly.
                 tracing::error!(error = %e, "the Telegram bot cannot run");
+                *fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
                 bot_failed.cancel();
             }
         });
@@ -244,12 +256,16 @@ async fn serve<E: Exchange>(
     if !matches!(joined, Ok(Ok(()))) {
         tracing::error!("the engine thread ended abnormally");
     }
+    outbox_stop.cancel();
     // The outbox worker gets a few seconds to deliver what is queued.
     if tokio::time::timeout(OUTBOX_FLUSH + Duration::from_secs(1), tasks.wait()).await.is_err() {
         tracing::warn!("some tasks did not stop in time");
     }
     drop(store);
     tracing::info!("bert stopped");
+    if let Some(e) = bot_fatal.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(AppError::Failed(format!("the Telegram bot cannot run: {e}")));
+    }
     Ok(())
 }
 

@@ -931,6 +931,8 @@ impl Engine {
                 if order.role == OrderRole::Entry {
                     self.reject(cid, e.to_string(), now, fx);
                 } else {
+                    // Provably not sent, whatever a query said while it was in flight.
+                    order.unknown_since = None;
                     order.retry_at = Some(retry_at);
                 }
             }
@@ -1039,7 +1041,15 @@ impl Engine {
                     return;
                 }
                 if now.since(order.created_at) < grace {
-                    // Shortly after placement "not found" can mean "not visible yet".
+                    // Shortly after placement "not found" can mean "not visible yet", or that
+                    // the placement is still in flight (a reconciliation pass asked meanwhile).
+                    // Either way the order may yet execute: from now on it is only queried,
+                    // never re-sent by the retry timer (a second send of a filled IOC entry
+                    // with the same id would buy twice).
+                    if order.unknown_since.is_none() {
+                        order.unknown_since = Some(now);
+                        fx.writes.push(Write::Order(order.clone()));
+                    }
                     order.retry_at = Some(now.plus_millis(retry));
                 } else if moving {
                     // A stop move's order that never reached the exchange: sending it now could

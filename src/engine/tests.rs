@@ -1057,3 +1057,27 @@ fn a_restart_during_a_move_asks_about_both_stops_and_finishes_the_move() {
         "{fx:?}"
     );
 }
+
+/// Regression (found by the fault matrix, tests/fault_matrix.rs): a reconciliation pass that
+/// queried an entry while its placement was still in flight got "not found", which armed the
+/// retry timer, and the timer sent the entry again with the same id ("provably never sent").
+/// Had the first request executed, the IOC entry would have bought twice.
+#[test]
+fn an_in_flight_entry_queried_as_not_found_is_never_sent_again() {
+    let mut e = engine();
+    let fx = cmd(&mut e, Command::Enter(btc()), t(10));
+    let entry = placed(&fx).pop().expect("the entry is placed");
+    let fx =
+        e.process(&Event::Queried { client_id: entry.client_id.clone(), result: Err(ExchangeError::NotFound) }, t(20));
+    assert!(placed(&fx).is_empty());
+    for now in [6_000, 12_000, 30_000, 59_000] {
+        let fx = e.process(&Event::Tick, t(now));
+        assert!(placed(&fx).is_empty(), "the entry was sent again at {now} ms: {:?}", fx.requests);
+    }
+    // The first request's answer arrives after all: the entry is filled once.
+    let fx = e
+        .process(&report(&entry, OrderStatus::Filled, entry.quantity, Some((1, entry.quantity, dec!(100)))), t(59_500));
+    let stops = placed(&fx);
+    assert_eq!(stops.len(), 1, "{:?}", fx.requests);
+    assert_eq!(stops[0].role, OrderRole::Stop);
+}

@@ -23,7 +23,7 @@
 //! thread or in `spawn_blocking`, never on an async worker. `Store` is `Send + Sync`; share it
 //! in an `Arc`. redb serializes write transactions, so concurrent writers simply queue.
 
-mod codec;
+pub mod codec; // public for the fuzz targets (tests/fuzz.rs)
 mod migrate;
 mod records;
 mod tables;

@@ -161,6 +161,8 @@ pub enum Fault {
     AcceptThenHang,
     /// Never answer, and do not process.
     Hang,
+    /// Process and answer normally (lets a later fault in the queue hit the next request).
+    Pass,
 }
 
 /// A request as the fake received it.
@@ -231,6 +233,7 @@ pub struct State {
     pub outbox: Vec<Value>,
     duplicate_next: u32,
     reverse_next: u32,
+    drop_next: u32,
     reverse_buffer: Vec<Value>,
     pub kline_days: i64,
 }
@@ -286,6 +289,7 @@ impl State {
             outbox: Vec::new(),
             duplicate_next: 0,
             reverse_next: 0,
+            drop_next: 0,
             reverse_buffer: Vec::new(),
             kline_days: 1500,
         }
@@ -363,7 +367,16 @@ impl State {
         self.reverse_next = n;
     }
 
+    /// The next `n` user data events are lost (never sent).
+    pub fn drop_next_events(&mut self, n: u32) {
+        self.drop_next = n;
+    }
+
     fn emit(&mut self, event: Value) {
+        if self.drop_next > 0 {
+            self.drop_next -= 1;
+            return;
+        }
         if self.reverse_next > 0 {
             self.reverse_buffer.push(event);
             self.reverse_next -= 1;

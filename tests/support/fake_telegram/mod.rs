@@ -265,6 +265,18 @@ impl FakeTelegram {
         self.sent_to(chat)
     }
 
+    /// Waits until at least `n` calls of `method` were made.
+    pub async fn wait_call_count(&self, method: &str, n: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.calls_of(method).len() >= n {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        false
+    }
+
     /// Waits until some call of `method` was made.
     pub async fn wait_call(&self, method: &str, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
