@@ -21,7 +21,13 @@ fn free_port() -> u16 {
 }
 
 fn bert_run(data: &std::path::Path, fake: &FakeBinance, tg: &FakeTelegram, http: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_bert"))
+    bert_command(data, fake, tg, http).spawn().expect("start bert run")
+}
+
+/// `bert run` on the testnet settings, pointed at the fakes.
+fn bert_command(data: &std::path::Path, fake: &FakeBinance, tg: &FakeTelegram, http: u16) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bert"));
+    cmd
         .arg("run")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -41,9 +47,8 @@ fn bert_run(data: &std::path::Path, fake: &FakeBinance, tg: &FakeTelegram, http:
         .env("BERT_HTTP_ADDR", format!("127.0.0.1:{http}"))
         .env("BERT_LOG_FORMAT", "json")
         .stdout(if std::env::var("BERT_TEST_SHOW").is_ok() { Stdio::inherit() } else { Stdio::piped() })
-        .stderr(if std::env::var("BERT_TEST_SHOW").is_ok() { Stdio::inherit() } else { Stdio::piped() })
-        .spawn()
-        .expect("start bert run")
+        .stderr(if std::env::var("BERT_TEST_SHOW").is_ok() { Stdio::inherit() } else { Stdio::piped() });
+    cmd
 }
 
 /// Kills the service if the test fails half-way, so no process outlives the test.
@@ -216,4 +221,29 @@ async fn sigkill_while_the_entry_answer_is_held_then_restart_places_nothing_twic
     assert_eq!(open[0].qty, held, "the position is what the exchange filled, fees taken");
     assert!(open[0].stop.is_some());
     assert_eq!(stop_open(), 1, "the stop stays on the exchange");
+}
+
+/// On `live`, a key that can withdraw is refused before anything can trade; so is a key that
+/// cannot trade (any mode).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_that_can_withdraw_or_cannot_trade_are_refused_at_start() {
+    let fake = FakeBinance::start().await;
+    let tg = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    fake.state().enable_withdrawals = true;
+    let out = bert_command(data.path(), &fake, &tg, free_port()).env("BERT_EXCHANGE", "live").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("the API key can withdraw funds"), "{err}");
+    assert_eq!(fake.count("GET", "/sapi/v1/account/apiRestrictions"), 1);
+
+    // The same key is fine on the testnet, which has no withdrawal permission to read; a key
+    // that cannot trade is refused everywhere.
+    fake.state().can_trade = false;
+    let out = bert_command(data.path(), &fake, &tg, free_port()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("not allowed to trade"), "{err}");
+    assert_eq!(fake.count("POST", "/api/v3/order"), 0);
+    assert!(!fake.state().requests.iter().any(|r| r.path == "/api/v3/klines"), "refused before warming up");
 }
