@@ -475,10 +475,8 @@ async fn requests_refused_during_a_rate_limit_halt_do_not_open_the_breaker() {
     // The 429 itself, then two more entries refused locally during the halt.
     for i in 0..4 {
         run.enter().await;
-        run.until("the entry to fail", |r| {
-            r.alerts().iter().filter(|a| a.starts_with("EntryFailed")).count() > i
-        })
-        .await;
+        run.until("the entry to fail", |r| r.alerts().iter().filter(|a| a.starts_with("EntryFailed")).count() > i)
+            .await;
     }
     let alerts = run.alerts();
     assert!(!alerts.iter().any(|a| a.starts_with("BreakerOpened")), "{alerts:#?}");

@@ -27,8 +27,7 @@ fn bert_run(data: &std::path::Path, fake: &FakeBinance, tg: &FakeTelegram, http:
 /// `bert run` on the testnet settings, pointed at the fakes.
 fn bert_command(data: &std::path::Path, fake: &FakeBinance, tg: &FakeTelegram, http: u16) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bert"));
-    cmd
-        .arg("run")
+    cmd.arg("run")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TELEGRAM_BOT_TOKEN", TOKEN)
