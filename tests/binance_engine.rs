@@ -384,7 +384,8 @@ async fn a_fill_missed_during_a_disconnect_is_found_by_reconciliation() {
     assert!(alerts.iter().any(|a| a.starts_with("Reconciliation(OrderChanged")), "{alerts:#?}");
     assert!(alerts.iter().any(|a| a.starts_with("StopFill")), "{alerts:#?}");
     assert_eq!(run.store.closed_trades().unwrap().len(), 1);
-    assert!(run.metrics.reconcile_corrections.load(Ordering::SeqCst) >= 1);
+    // Counted when the pass ends, after the corrections it caused are durable.
+    run.until("the correction to be counted", |r| r.metrics.reconcile_corrections.load(Ordering::SeqCst) >= 1).await;
     assert!(fake.count("GET", "/api/v3/myTrades") >= 1, "the fill's details were fetched");
     run.stop().await;
 }
@@ -410,8 +411,11 @@ async fn breaker_opens_when_the_stream_stays_down_and_closes_after_reconciliatio
     assert!(orders_of_kind(&fake, "LIMIT").is_empty());
 
     let_stream_up(&fake);
-    run.until("the breaker to close", |r| r.has_alert("BreakerClosed")).await;
-    assert_eq!(run.metrics.breaker_open.load(Ordering::SeqCst), 0);
+    // The metric follows the commit that queued the alert: wait for both.
+    run.until("the breaker to close", |r| {
+        r.has_alert("BreakerClosed") && r.metrics.breaker_open.load(Ordering::SeqCst) == 0
+    })
+    .await;
     assert!(run.enter().await.iter().any(|n| matches!(n, Notice::EntryPlaced { .. })));
     until_protected(&run, &fake).await;
     run.stop().await;
@@ -446,7 +450,7 @@ async fn breaker_opens_after_three_failed_requests() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(run.has_alert("BreakerOpened { reason: RequestFailures { count: 3 } }"), "{:#?}", run.alerts());
-    assert_eq!(run.metrics.breaker_open.load(Ordering::SeqCst), 1);
+    run.until("the metric to show the breaker open", |r| r.metrics.breaker_open.load(Ordering::SeqCst) == 1).await;
     assert_eq!(run.enter().await, vec![Notice::Refused(Refusal::BreakerOpen)]);
     // The next query succeeds: the entry filled and the position is protected, breaker or not.
     run.clock.advance(5_000);
@@ -457,8 +461,11 @@ async fn breaker_opens_after_three_failed_requests() {
     assert!(!run.has_alert("BreakerClosed"));
 
     let_stream_up(&fake);
-    run.until("the breaker to close", |r| r.has_alert("BreakerClosed")).await;
-    assert_eq!(run.metrics.breaker_open.load(Ordering::SeqCst), 0);
+    // The metric follows the commit that queued the alert: wait for both.
+    run.until("the breaker to close", |r| {
+        r.has_alert("BreakerClosed") && r.metrics.breaker_open.load(Ordering::SeqCst) == 0
+    })
+    .await;
     run.stop().await;
 }
 
