@@ -202,14 +202,14 @@ async fn rate_limit_429_halts_every_request_until_retry_after() {
     assert!((999..=1_100).contains(&retry_after_ms.saturating_sub(started.millis())), "{retry_after_ms}");
     assert!(ex.rate_usage().halted_until_ms.is_some());
 
-    // During the halt nothing reaches the network, not even a protective order.
+    // During the halt nothing reaches the network, not even a protective order; each refusal
+    // names the halt's end.
     let sent = fake.total_requests();
-    assert!(matches!(ex.balances().await, Err(ExchangeError::Unavailable { .. })));
-    assert!(matches!(ex.place(&market_sell(sym("BTC"), dec!(0.1), 12)).await, Err(ExchangeError::Unavailable { .. })));
-    assert!(matches!(
-        ex.query(sym("BTC"), &market_sell(sym("BTC"), dec!(0.1), 12).client_id).await,
-        Err(ExchangeError::Unavailable { .. })
-    ));
+    let halted = ExchangeError::RateLimited { retry_after_ms, banned: false };
+    assert_eq!(ex.balances().await.unwrap_err(), halted);
+    assert_eq!(ex.place(&market_sell(sym("BTC"), dec!(0.1), 12)).await.unwrap_err(), halted);
+    let cid = market_sell(sym("BTC"), dec!(0.1), 12).client_id;
+    assert_eq!(ex.query(sym("BTC"), &cid).await.unwrap_err(), halted);
     assert_eq!(fake.total_requests(), sent, "requests went out during the halt");
 
     tokio::time::sleep(Duration::from_millis(1_050)).await;
@@ -232,7 +232,7 @@ async fn ban_418_is_reported_as_banned() {
     assert!(matches!(err, ExchangeError::RateLimited { banned: true, .. }), "{err:?}");
     assert!(ex.rate_usage().banned);
     let sent = fake.total_requests();
-    assert!(matches!(ex.sync_time().await, Err(ExchangeError::Unavailable { .. })));
+    assert!(matches!(ex.sync_time().await, Err(ExchangeError::RateLimited { banned: true, .. })));
     assert_eq!(fake.total_requests(), sent);
 }
 

@@ -241,7 +241,7 @@ async fn rate_limited_subscription_halts_all_requests() {
     let (tx, mut rx) = mpsc::channel(16);
     ex.start_user_stream(tx).await.unwrap();
     assert!(matches!(next(&mut rx).await, ExchangeEvent::StreamDown { .. }));
-    assert!(matches!(ex.balances().await, Err(ExchangeError::Unavailable { .. })));
+    assert!(matches!(ex.balances().await, Err(ExchangeError::RateLimited { .. })));
     assert_eq!(fake.count("GET", "/api/v3/account"), 0);
     ex.shutdown();
 }

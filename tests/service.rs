@@ -10,7 +10,7 @@ mod fake_binance;
 mod fake_telegram;
 
 use bert_process::{Guard, bert, eventually, free_port, get, with_binance, with_telegram};
-use fake_binance::{API_KEY, FakeBinance, SECRET};
+use fake_binance::{API_KEY, Endpoint, FakeBinance, Fault, Push, SECRET};
 use fake_telegram::{FakeTelegram, TOKEN};
 use rust_decimal_macros::dec;
 use std::process::{Child, Command};
@@ -20,6 +20,11 @@ const TRADER: i64 = 7;
 const ALERTS: i64 = -100;
 
 fn bert_run(data: &std::path::Path, fake: &FakeBinance, tg: &FakeTelegram, http: u16) -> Child {
+    bert_command(data, fake, tg, http).spawn().expect("start bert run")
+}
+
+/// `bert run` on the testnet settings, pointed at the fakes.
+fn bert_command(data: &std::path::Path, fake: &FakeBinance, tg: &FakeTelegram, http: u16) -> Command {
     let mut cmd = bert("run");
     with_telegram(&mut cmd, &tg.url(), TOKEN);
     with_binance(&mut cmd, &fake.rest_url(), &fake.ws_api_url(), &fake.stream_url(), API_KEY, SECRET);
@@ -28,9 +33,8 @@ fn bert_run(data: &std::path::Path, fake: &FakeBinance, tg: &FakeTelegram, http:
         .env("BERT_TRADERS", TRADER.to_string())
         .env("BERT_ALERT_CHATS", ALERTS.to_string())
         .env("BERT_CONFIRM", "false")
-        .env("BERT_HTTP_ADDR", format!("127.0.0.1:{http}"))
-        .spawn()
-        .expect("start bert run")
+        .env("BERT_HTTP_ADDR", format!("127.0.0.1:{http}"));
+    cmd
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,4 +105,104 @@ async fn bert_run_trades_from_the_chat_and_stops_cleanly_on_sigterm() {
     for secret in [TOKEN, SECRET] {
         assert!(!logs.contains(secret), "a secret reached the logs");
     }
+}
+
+/// What the entry left on the account: its fills less the fees taken in BTC.
+fn bought(fake: &FakeBinance) -> rust_decimal::Decimal {
+    let s = fake.state();
+    let entry: Vec<u64> = s.orders.iter().filter(|o| o.kind == "LIMIT").map(|o| o.order_id).collect();
+    s.trades
+        .iter()
+        .filter(|t| entry.contains(&t.order_id))
+        .map(|t| t.qty - if t.commission_asset == "BTC" { t.commission } else { dec!(0) })
+        .sum()
+}
+
+/// The exchange accepts and fills the entry but its answer never comes; the bot process is
+/// killed (SIGKILL, no shutdown code runs) while it waits. The restarted process finds the
+/// order by its client id: exactly one entry on the exchange, the position it bought, and a
+/// stop placed for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_while_the_entry_answer_is_held_then_restart_places_nothing_twice() {
+    let fake = FakeBinance::start().await;
+    fake.set_price("BTCUSDT", dec!(50000));
+    fake.fault(Endpoint::Place, Fault::AcceptThenHang);
+    let tg = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let http = free_port();
+    let mut guard = Guard(Some(bert_run(data.path(), &fake, &tg, http)));
+    let health = format!("http://127.0.0.1:{http}/healthz");
+    eventually("healthy", 30, || async { matches!(get(&health).await, Some((200, _))) }).await;
+    // The user stream stays connected but goes quiet (Bert would call it dead only after 60 s),
+    // so the fill is not heard that way either: only asking the exchange can tell.
+    fake.push(Push::Silence);
+    eventually("the entry accepted by the exchange", 30, || async {
+        tg.text(TRADER, TRADER, Some("en"), "/enter BTC");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        fake.count("POST", "/api/v3/order") >= 1
+    })
+    .await;
+    let entries = || fake.state().orders.iter().filter(|o| o.kind == "LIMIT").cloned().collect::<Vec<_>>();
+    assert_eq!(entries().len(), 1);
+    assert_eq!(entries()[0].status, "FILLED", "the exchange filled it; Bert has not heard");
+
+    // SIGKILL while the answer is held (the adapter would wait 15 s for it).
+    let mut first = guard.0.take().expect("running");
+    first.kill().unwrap();
+    let status = first.wait().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
+    let stop_open = || fake.state().orders.iter().filter(|o| o.kind == "STOP_LOSS_LIMIT" && o.is_open()).count();
+    assert_eq!(stop_open(), 0, "the first process never learned of the fill");
+
+    // Restart on the same data folder.
+    let http = free_port();
+    let mut guard = Guard(Some(bert_run(data.path(), &fake, &tg, http)));
+    eventually("the restarted bert protects the position", 60, || async { stop_open() == 1 }).await;
+    assert_eq!(entries().len(), 1, "the entry was not sent again");
+    assert_eq!(fake.count("POST", "/api/v3/order"), 2, "one entry, one stop");
+    let held = bought(&fake);
+    let stop_qty = fake.state().orders.iter().find(|o| o.kind == "STOP_LOSS_LIMIT").map(|o| o.qty).unwrap();
+    assert_eq!(stop_qty, (held * dec!(100000)).floor() / dec!(100000), "the stop covers what was bought");
+
+    // Stop cleanly and read what the restarted process made durable.
+    let mut bert = guard.0.take().expect("running");
+    let pid = bert.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let started = Instant::now();
+    while bert.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(10), "bert did not stop within 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let store = bert::store::Store::open(bert::app::service_db_path(data.path())).unwrap();
+    let snapshot = store.load().unwrap();
+    let open: Vec<_> = snapshot.positions.iter().filter(|p| p.qty > dec!(0)).collect();
+    assert_eq!(open.len(), 1, "{:?}", snapshot.positions);
+    assert_eq!(open[0].qty, held, "the position is what the exchange filled, fees taken");
+    assert!(open[0].stop.is_some());
+    assert_eq!(stop_open(), 1, "the stop stays on the exchange");
+}
+
+/// On `live`, a key that can withdraw is refused before anything can trade; so is a key that
+/// cannot trade (any mode).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_that_can_withdraw_or_cannot_trade_are_refused_at_start() {
+    let fake = FakeBinance::start().await;
+    let tg = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    fake.state().enable_withdrawals = true;
+    let out = bert_command(data.path(), &fake, &tg, free_port()).env("BERT_EXCHANGE", "live").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("the API key can withdraw funds"), "{err}");
+    assert_eq!(fake.count("GET", "/sapi/v1/account/apiRestrictions"), 1);
+
+    // The same key is fine on the testnet, which has no withdrawal permission to read; a key
+    // that cannot trade is refused everywhere.
+    fake.state().can_trade = false;
+    let out = bert_command(data.path(), &fake, &tg, free_port()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("not allowed to trade"), "{err}");
+    assert_eq!(fake.count("POST", "/api/v3/order"), 0);
+    assert!(!fake.state().requests.iter().any(|r| r.path == "/api/v3/klines"), "refused before warming up");
 }

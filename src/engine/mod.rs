@@ -898,7 +898,13 @@ impl Engine {
         }
     }
 
-    fn note_failure(&mut self, now: Timestamp, fx: &mut Effects) {
+    /// Counts a failed request towards the breaker. A rate-limit halt is not the exchange
+    /// failing: it is Binance's rule, which the adapter keeps by refusing to send until the
+    /// halt ends (protective orders are retried then), so it counts neither way.
+    fn note_failure(&mut self, error: &ExchangeError, now: Timestamp, fx: &mut Effects) {
+        if matches!(error, ExchangeError::RateLimited { .. }) {
+            return;
+        }
         self.failures += 1;
         self.check_breaker(now, fx);
     }
@@ -922,7 +928,7 @@ impl Engine {
             Err(e @ (ExchangeError::Unavailable { .. } | ExchangeError::RateLimited { .. })) => {
                 // Provably not sent. An entry is dropped (its price is stale by the time the
                 // exchange is back); protective orders are sent again, same id, when due.
-                self.note_failure(now, fx);
+                self.note_failure(e, now, fx);
                 let retry_at = match e {
                     ExchangeError::RateLimited { retry_after_ms, .. } => Timestamp(*retry_after_ms),
                     _ => now.plus_millis(self.settings.retry_ms),
@@ -939,7 +945,7 @@ impl Engine {
             Err(ExchangeError::NotFound) => self.reject(cid, "not found".into(), now, fx),
             Err(e) => {
                 // Unknown outcome: ask, never re-send.
-                self.note_failure(now, fx);
+                self.note_failure(e, now, fx);
                 let Some(order) = self.orders.get_mut(cid) else { return };
                 if order.status != OrderStatus::PendingNew {
                     return; // a report already told us
@@ -993,7 +999,7 @@ impl Engine {
             Err(e) => {
                 // The cancel is retried when due (cancelling twice is harmless).
                 tracing::warn!(client_id = %cid, error = %e, "cancel failed; will retry");
-                self.note_failure(now, fx);
+                self.note_failure(e, now, fx);
             }
         }
     }
@@ -1072,7 +1078,7 @@ impl Engine {
             }
             Err(e) => {
                 tracing::warn!(client_id = %cid, error = %e, "query failed; will retry");
-                self.note_failure(now, fx);
+                self.note_failure(e, now, fx);
                 if let Some(order) = self.orders.get_mut(cid) {
                     order.retry_at = Some(now.plus_millis(self.settings.retry_ms));
                 }
@@ -1101,7 +1107,7 @@ impl Engine {
             }
             Err(e) => {
                 tracing::warn!(client_id = %cid, error = %e, "trade fetch failed; will retry");
-                self.note_failure(now, fx);
+                self.note_failure(e, now, fx);
             }
         }
     }

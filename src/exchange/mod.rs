@@ -29,10 +29,11 @@ pub enum ExchangeError {
     /// The order does not exist (query `-2013`, cancel `-2011` of an order that is gone).
     #[error("order not found")]
     NotFound,
-    /// 429 or 418: every request is halted until `retry_after_ms` (epoch ms) passes.
+    /// 429 or 418: every request is halted until `retry_after_ms` (epoch ms) passes. Requests
+    /// refused locally during such a halt (never sent) fail with this too.
     #[error("rate limited until {retry_after_ms} (banned: {banned})")]
     RateLimited { retry_after_ms: i64, banned: bool },
-    /// The request was not sent (connection refused, halted by a rate-limit pause, circuit
+    /// The request was not sent (connection refused, Bert's own request budget spent, circuit
     /// open). Safe to retry later.
     #[error("exchange unavailable: {reason}")]
     Unavailable { reason: String },

@@ -5,7 +5,7 @@
 //! 1. **Hard halt.** A 429 or 418 (REST `Retry-After` in seconds, WebSocket API `retryAfter` in
 //!    epoch ms) halts *every* request until the time passes: limits are per IP, and hammering
 //!    after a 429 earns a ban of up to three days. Requests during a halt fail at once with
-//!    `Unavailable` without touching the network.
+//!    `RateLimited` without touching the network.
 //! 2. **Local budget.** A governor (GCRA) per limit from `exchangeInfo.rateLimits`, sized so
 //!    that any window of the limit's length holds at most `budget_pct` % of it (burst half the
 //!    budget, refill the other half over the window; Binance's windows are fixed, so a full
@@ -148,14 +148,13 @@ impl RateGuard {
         f(&mut guard)
     }
 
-    /// Fails at once if a hard halt is in force.
+    /// Fails at once if a hard halt is in force. The error is `RateLimited` with the halt's
+    /// end, as the 429/418 answer that started it was: the request was not sent, and the
+    /// engine must not count Bert keeping Binance's rule as the exchange failing.
     pub fn check_halt(&self, now_ms: i64) -> Result<(), ExchangeError> {
         self.with_state(|s| {
             if now_ms < s.halt_until_ms {
-                let kind = if s.banned { "IP banned" } else { "rate limited" };
-                return Err(ExchangeError::Unavailable {
-                    reason: format!("{kind} by Binance: requests halted for {} ms more", s.halt_until_ms - now_ms),
-                });
+                return Err(ExchangeError::RateLimited { retry_after_ms: s.halt_until_ms, banned: s.banned });
             }
             Ok(())
         })
@@ -309,7 +308,10 @@ mod tests {
         let g = RateGuard::new(80, Duration::from_millis(20));
         g.halt(1_000, false);
         for cost in [Cost::read(1), Cost { weight: 1, order: true, protective: true }] {
-            assert!(matches!(g.acquire(cost, 999).await, Err(ExchangeError::Unavailable { .. })));
+            assert_eq!(
+                g.acquire(cost, 999).await,
+                Err(ExchangeError::RateLimited { retry_after_ms: 1_000, banned: false })
+            );
             assert!(g.acquire(cost, 1_000).await.is_ok());
         }
         // A shorter halt never shortens a longer one.

@@ -7,7 +7,7 @@
 //! asset suffix.
 
 use crate::domain::{AssetCode, Symbol};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::RwLock;
 
 /// Resolves a wire pair name to a [`Symbol`]. Decoders take this so they stay pure.
@@ -39,9 +39,11 @@ pub fn split_by_common_quote(pair: &str) -> Option<Symbol> {
 }
 
 /// Pairs learned so far. Lookups take a read lock for a moment; nothing awaits while holding it.
+/// Every execution report resolves its pair here, so the map hashes with FxHash: the keys are a
+/// few dozen pair names Bert itself learned, not attacker-chosen input worth SipHash's cost.
 #[derive(Debug, Default)]
 pub struct SymbolMap {
-    known: RwLock<HashMap<String, Symbol>>,
+    known: RwLock<FxHashMap<String, Symbol>>,
 }
 
 impl SymbolMap {
