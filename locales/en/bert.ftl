@@ -181,6 +181,8 @@ resumed = Trading resumed: new entries are allowed.
 order-outcome-unknown = The outcome of order { $id } ({ $base }) is unknown. Asking the exchange; the order will not be sent again.
 breaker-opened = Circuit breaker open: { $reason }. No new orders until it closes; stops stay on the exchange.
 breaker-closed = Circuit breaker closed: trading is back to normal.
+rate-limit-halt = Binance's request limit was hit: Bert sends no requests until { $until }. Stops already on the exchange keep working; entries, exits and stop moves wait.
+rate-limit-banned = Binance has banned this IP for too many requests: Bert sends no requests until { $until }. Stops already on the exchange keep working; entries, exits and stop moves wait.
 breaker-reason-stream-down = the exchange stream is down
 breaker-reason-request-failures =
     { $count ->

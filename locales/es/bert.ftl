@@ -177,6 +177,8 @@ resumed = Trading reanudado: se permiten nuevas entradas.
 order-outcome-unknown = El resultado de la orden { $id } ({ $base }) es desconocido. Consultando al exchange; la orden no se volverá a enviar.
 breaker-opened = Cortacircuitos abierto: { $reason }. No habrá nuevas órdenes hasta que se cierre; los stops siguen en el exchange.
 breaker-closed = Cortacircuitos cerrado: el trading vuelve a la normalidad.
+rate-limit-halt = Se alcanzó el límite de peticiones de Binance: Bert no envía peticiones hasta { $until }. Los stops ya puestos en el exchange siguen funcionando; entradas, salidas y movimientos de stop esperan.
+rate-limit-banned = Binance ha bloqueado esta IP por exceso de peticiones: Bert no envía peticiones hasta { $until }. Los stops ya puestos en el exchange siguen funcionando; entradas, salidas y movimientos de stop esperan.
 breaker-reason-stream-down = el flujo del exchange está caído
 breaker-reason-request-failures =
     { $count ->

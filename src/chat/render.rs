@@ -327,6 +327,11 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
             lines.push(with_icon("🛑", c.t("breaker-opened", &[("reason", Arg::from(reason))])));
         }
         Notice::BreakerClosed => lines.push(with_icon("✅", c.t("breaker-closed", &[]))),
+        Notice::RateLimitHalt { until, banned } => {
+            let key = if *banned { "rate-limit-banned" } else { "rate-limit-halt" };
+            let until = Arg::from(performance::date_time(*until));
+            lines.push(with_icon("⏸", c.t(key, &[("until", until)])));
+        }
         Notice::Reconciliation(finding) => lines.push(with_icon("🔎", reconciliation(&c, finding))),
         Notice::Started { open_positions } => {
             lines.push(with_icon("🚀", c.t("started", &[("count", Arg::from(*open_positions as u32))])))

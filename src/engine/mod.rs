@@ -92,6 +92,9 @@ pub struct Engine {
     stream_up: bool,
     stream_down_since: Option<Timestamp>,
     failures: u32,
+    /// The end of the last rate-limit halt people were told about, so one halt is one alert
+    /// however many requests it refuses.
+    halt_told_until: i64,
     /// False from a restart (`Started`) until reconciliation with the exchange succeeds: until
     /// then Bert's picture of the account may be stale, so no new entries.
     reconciled: bool,
@@ -123,6 +126,7 @@ impl Engine {
             stream_up: true,
             stream_down_since: None,
             failures: 0,
+            halt_told_until: 0,
             reconciled: true,
         };
         for p in snapshot.positions.into_iter().filter(Position::is_live) {
@@ -902,7 +906,12 @@ impl Engine {
     /// failing: it is Binance's rule, which the adapter keeps by refusing to send until the
     /// halt ends (protective orders are retried then), so it counts neither way.
     fn note_failure(&mut self, error: &ExchangeError, now: Timestamp, fx: &mut Effects) {
-        if matches!(error, ExchangeError::RateLimited { .. }) {
+        if let ExchangeError::RateLimited { retry_after_ms, banned } = *error {
+            if retry_after_ms > self.halt_told_until {
+                self.halt_told_until = retry_after_ms;
+                let until = Timestamp(retry_after_ms);
+                fx.alert(Category::Warnings, None, None, Notice::RateLimitHalt { until, banned });
+            }
             return;
         }
         self.failures += 1;

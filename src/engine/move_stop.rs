@@ -165,7 +165,7 @@ impl Engine {
                 if matches!(e, ExchangeError::Rejected { .. }) {
                     self.failures = 0;
                 } else {
-                    self.note_failure(&e, now, fx);
+                    self.note_failure(e, now, fx);
                 }
                 let reason = match e {
                     ExchangeError::Rejected { code, reason } => format!("{reason} ({code})"),
@@ -176,7 +176,7 @@ impl Engine {
             }
             Err(e) => {
                 // Unknown outcome: ask about the new stop, never send the request again.
-                self.note_failure(&e, now, fx);
+                self.note_failure(e, now, fx);
                 let retry = self.settings.retry_ms;
                 let Some(order) = self.orders.get_mut(new) else { return };
                 if order.status != OrderStatus::PendingNew {

@@ -277,6 +277,12 @@ pub enum Notice {
         reason: super::BreakerReason,
     },
     BreakerClosed,
+    /// Binance answered 429 (or 418: banned): Bert sends nothing until `until`. Stops already on
+    /// the exchange keep working.
+    RateLimitHalt {
+        until: Timestamp,
+        banned: bool,
+    },
     Reconciliation(Finding),
     /// The service started (after a restart: with the positions it restored).
     Started {

@@ -1081,3 +1081,30 @@ fn an_in_flight_entry_queried_as_not_found_is_never_sent_again() {
     assert_eq!(stops.len(), 1, "{:?}", fx.requests);
     assert_eq!(stops[0].role, OrderRole::Stop);
 }
+
+/// A 429/418 halt is told once, however many requests it refuses, and does not count towards
+/// the circuit breaker (Binance's rule, kept by the adapter, not the exchange failing).
+#[test]
+fn a_rate_limit_halt_is_one_alert_and_not_a_failure() {
+    let mut e = engine();
+    let halted = |until: i64, banned: bool| Err(ExchangeError::RateLimited { retry_after_ms: t(until).0, banned });
+    let entry = placed(&cmd(&mut e, Command::Enter(btc()), t(10))).pop().expect("the entry is placed");
+    let fx = e.process(&Event::Placed { client_id: entry.client_id.clone(), result: halted(60_000, false) }, t(20));
+    let told: Vec<_> = notices(&fx).into_iter().filter(|n| matches!(n, Notice::RateLimitHalt { .. })).collect();
+    assert_eq!(told, [&Notice::RateLimitHalt { until: t(60_000), banned: false }]);
+
+    // More refusals within the same halt: no more alerts, and the breaker stays closed.
+    for (i, at) in [30, 40, 50].into_iter().enumerate() {
+        let order = placed(&cmd(&mut e, Command::Enter(btc()), t(at))).pop().expect("a new entry");
+        let fx = e.process(&Event::Placed { client_id: order.client_id, result: halted(60_000, false) }, t(at + 1));
+        let noisy =
+            notices(&fx).into_iter().any(|n| matches!(n, Notice::RateLimitHalt { .. } | Notice::BreakerOpened { .. }));
+        assert!(!noisy, "{i}: {fx:?}");
+    }
+    assert_eq!(e.status_view().breaker, None);
+
+    // A later, longer halt (a ban) is news.
+    let entry = placed(&cmd(&mut e, Command::Enter(btc()), t(70_000))).pop().expect("a new entry");
+    let fx = e.process(&Event::Placed { client_id: entry.client_id, result: halted(600_000, true) }, t(70_001));
+    assert!(notices(&fx).contains(&&Notice::RateLimitHalt { until: t(600_000), banned: true }), "{fx:?}");
+}

@@ -114,9 +114,10 @@ fn notice_index(n: &Notice) -> usize {
         Notice::StopRestored { .. } => 30,
         Notice::Portfolio(_) => 31,
         Notice::Performance(_) => 32,
+        Notice::RateLimitHalt { .. } => 33,
     }
 }
-const NOTICE_VARIANTS: usize = 33;
+const NOTICE_VARIANTS: usize = 34;
 
 fn view(base: &str, price: bool, stop: bool) -> PositionView {
     PositionView {
@@ -284,6 +285,8 @@ fn samples() -> Vec<Notice> {
         Notice::BreakerOpened { reason: BreakerReason::Reconciliation },
         Notice::BreakerOpened { reason: BreakerReason::RequestFailures { count: 1 } },
         Notice::BreakerClosed,
+        Notice::RateLimitHalt { until: Timestamp(1_700_000_000_000), banned: false },
+        Notice::RateLimitHalt { until: Timestamp(1_700_000_000_000), banned: true },
         Notice::Reconciliation(Finding::OrderChanged {
             symbol: sym("BTC"),
             client_id: "bK3x9Q-16-s1".into(),
