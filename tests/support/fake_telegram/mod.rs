@@ -51,6 +51,9 @@ pub enum Fault {
     ChatNotFound,
     TooLong,
     BadRequest(String),
+    /// The message is delivered, but the answer comes only after this long: the sender's
+    /// request times out although Telegram has the message (a lost answer).
+    DeliverThenHang(Duration),
 }
 
 /// One recorded call.
@@ -448,6 +451,8 @@ fn fault_response(f: &Fault) -> (u16, Response) {
         Fault::ChatNotFound => error(400, "Bad Request: chat not found", None),
         Fault::TooLong => error(400, "Bad Request: message is too long", None),
         Fault::BadRequest(d) => error(400, d, None),
+        // Taken before delivery (`take_hang`); never reaches here, but answer sanely if it does.
+        Fault::DeliverThenHang(_) => error(504, "Gateway Timeout", None),
     }
 }
 
@@ -574,11 +579,39 @@ async fn handle(State(app): State<AppState>, uri: Uri, headers: HeaderMap, body:
     } else if method == "getupdates" {
         (200, get_updates(&app, &params).await)
     } else {
-        respond(&app, &method, &params)
+        let hang = take_hang(&app, &method, &params);
+        let answer = respond(&app, &method, &params);
+        if let Some(wait) = hang {
+            tokio::time::sleep(wait).await;
+        }
+        answer
     };
     let mut inner = app.inner.lock().unwrap_or_else(|p| p.into_inner());
     inner.calls.push(Call { method, params, status, at: Instant::now() });
     response
+}
+
+/// A `DeliverThenHang` fault due for this send: taken here, so the message is delivered as
+/// usual and only its answer is held back.
+fn take_hang(app: &AppState, method: &str, params: &Value) -> Option<Duration> {
+    if !matches!(method, "sendmessage" | "sendphoto" | "editmessagetext") {
+        return None;
+    }
+    let chat = params.get("chat_id").and_then(as_i64)?;
+    let mut inner = app.inner.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(queue) = inner.chat_faults.get_mut(&chat)
+        && let Some(Fault::DeliverThenHang(wait)) = queue.front()
+    {
+        let wait = *wait;
+        queue.pop_front();
+        return Some(wait);
+    }
+    if let Some(Fault::DeliverThenHang(wait)) = inner.next_faults.front() {
+        let wait = *wait;
+        inner.next_faults.pop_front();
+        return Some(wait);
+    }
+    None
 }
 
 async fn get_updates(app: &AppState, params: &Value) -> Response {
