@@ -8,7 +8,7 @@ mod common;
 #[path = "support/fake_binance/mod.rs"]
 mod fake_binance;
 
-use bert::app::driver::{self, Clock, DriverParts, EngineHandle, Metrics, Recipients};
+use bert::app::driver::{self, DriverParts, EngineHandle, ManualClock, Metrics, Recipients};
 use bert::app::reconcile;
 use bert::domain::{OrderRole, OrderStatus, PositionStatus, Symbol, Timestamp};
 use bert::engine::{BreakerReason, Command, Engine, Event, Notice, Refusal, Requester, Settings};
@@ -20,7 +20,7 @@ use fake_binance::{Endpoint, FakeBinance, Fault, Push, SubscribeRejection};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -34,20 +34,6 @@ fn btc() -> Symbol {
 
 /// Time the test moves by hand (starting at the wall clock, so the fake's timestamps and the
 /// engine's agree at first).
-struct ManualClock(AtomicI64);
-
-impl ManualClock {
-    fn advance(&self, ms: i64) {
-        self.0.fetch_add(ms, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        Timestamp(self.0.load(Ordering::SeqCst))
-    }
-}
-
 struct Running {
     handle: EngineHandle,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -118,7 +104,7 @@ async fn start(fake: &FakeBinance) -> Running {
     let store = Arc::new(Store::open(dir.path().join("bert.redb")).unwrap());
     let exchange = Arc::new(BinanceExchange::new(config(fake)).unwrap());
     let filters = exchange.prepare(&[btc()]).await.unwrap();
-    let clock = Arc::new(ManualClock(AtomicI64::new(Timestamp::now().millis())));
+    let clock = Arc::new(ManualClock::new(Timestamp::now()));
     let metrics = Arc::new(Metrics::default());
     let engine = Engine::new(Settings::default(), store.instance_tag());
     let (handle, thread) = driver::start(DriverParts {

@@ -2,7 +2,7 @@
 //! JSON, and the metrics parse as the Prometheus text exposition format. Time is injected, so
 //! a stale outbox needs no waiting.
 
-use bert::app::driver::{self, Clock, DriverParts, EngineHandle, Metrics, Recipients};
+use bert::app::driver::{self, DriverParts, EngineHandle, ManualClock, Metrics, Recipients};
 use bert::app::health::{self, HealthState};
 use bert::domain::{AssetCode, Symbol, SymbolFilters, Timestamp};
 use bert::engine::{Category, Engine, Settings};
@@ -10,19 +10,11 @@ use bert::exchange::paper::{PaperBook, PaperConfig, PaperExchange};
 use bert::store::{OutboxBody, OutboxRow, Store};
 use rust_decimal_macros::dec;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 const T0: i64 = 1_700_000_000_000;
-
-struct ManualClock(AtomicI64);
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        Timestamp(self.0.load(Ordering::SeqCst))
-    }
-}
 
 struct Service {
     url: String,
@@ -51,7 +43,7 @@ async fn start(paper: bool) -> Service {
     book.list_symbol(btc, SymbolFilters::typical(dec!(0.01), dec!(0.00001), dec!(5)));
     book.deposit(usdt, dec!(10000));
     let metrics = Arc::new(Metrics::default());
-    let clock = Arc::new(ManualClock(AtomicI64::new(T0)));
+    let clock = Arc::new(ManualClock::new(Timestamp(T0)));
     let parts = DriverParts {
         engine: Engine::new(Settings::default(), "t"),
         store: store.clone(),
@@ -128,10 +120,10 @@ async fn an_outbox_whose_oldest_message_waits_five_minutes_is_unhealthy() {
     s.store.enqueue(vec![queued_alert(T0)]).unwrap();
 
     // Waiting is normal for a while (rate limits, a short Telegram outage).
-    s.clock.0.store(T0 + 4 * 60_000, Ordering::SeqCst);
+    s.clock.set(Timestamp(T0 + 4 * 60_000));
     assert_eq!(healthz(&s).await.0, 200);
 
-    s.clock.0.store(T0 + 6 * 60_000, Ordering::SeqCst);
+    s.clock.set(Timestamp(T0 + 6 * 60_000));
     let (code, body) = healthz(&s).await;
     assert_eq!(code, 503);
     assert_eq!(reasons(&body), ["outbox stalled: oldest message waiting 360 s"]);

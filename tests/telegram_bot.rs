@@ -9,7 +9,7 @@
 #[path = "support/fake_telegram/mod.rs"]
 mod fake_telegram;
 
-use bert::app::driver::{self, Clock, DriverParts, EngineHandle, Metrics, Recipients, SystemClock};
+use bert::app::driver::{self, Clock, DriverParts, EngineHandle, ManualClock, Metrics, Recipients, SystemClock};
 use bert::chat::auth::Roles;
 use bert::chat::render::{self, Mode};
 use bert::domain::{AssetCode, OrderRole, Symbol, SymbolFilters, Timestamp};
@@ -22,7 +22,6 @@ use bert::telegram::{self, BotDeps, OutboxConfig, OutboxLimits, TelegramConfig};
 use fake_telegram::{FakeTelegram, Kind, Sent, TOKEN};
 use rust_decimal_macros::dec;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -36,21 +35,6 @@ const GROUP: i64 = -900;
 const ALERTS: i64 = -777;
 
 /// A clock the test moves by hand (confirmation expiry).
-#[derive(Default)]
-struct ManualClock(AtomicI64);
-
-impl ManualClock {
-    fn advance(&self, ms: i64) {
-        self.0.fetch_add(ms, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        Timestamp(1_700_000_000_000 + self.0.load(Ordering::SeqCst))
-    }
-}
-
 fn usdt() -> AssetCode {
     AssetCode::new("USDT").unwrap()
 }
