@@ -121,25 +121,10 @@ async fn start(fake: &FakeBinance) -> Running {
     handle.submit(Event::Price { symbol: btc(), price: dec!(50000) }).await.unwrap();
 
     let stop = CancellationToken::new();
-    let (tx, mut rx) = mpsc::channel::<ExchangeEvent>(256);
+    let (tx, rx) = mpsc::channel::<ExchangeEvent>(256);
     exchange.start_user_stream(tx).await.unwrap();
     let again = Arc::new(Notify::new());
-    let (forward, reconnected, until) = (handle.clone(), again.clone(), stop.clone());
-    tokio::spawn(async move {
-        loop {
-            let e = tokio::select! {
-                _ = until.cancelled() => break,
-                e = rx.recv() => match e { Some(e) => e, None => break },
-            };
-            let up = e == ExchangeEvent::StreamUp;
-            if forward.send(Event::Exchange(e)).await.is_err() {
-                break;
-            }
-            if up {
-                reconnected.notify_one();
-            }
-        }
-    });
+    tokio::spawn(driver::forward_user_events(rx, handle.clone(), again.clone(), stop.clone()));
     tokio::spawn(reconcile::run(handle.clone(), exchange.clone(), metrics.clone(), again, stop.clone()));
     let run = Running { handle, thread: Some(thread), store, exchange, metrics, clock, stop, _dir: dir };
     run.until("the user stream to be up", |r| r.metrics.stream_up.load(Ordering::SeqCst) == 1).await;

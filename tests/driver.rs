@@ -11,6 +11,7 @@ use rust_decimal_macros::dec;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
 
 const TRADER: Requester = Requester { user: 7, chat: 70 };
 const ALERTS: i64 = -100;
@@ -46,16 +47,9 @@ async fn start(store: Arc<Store>, exchange: Arc<PaperExchange>, engine: Engine) 
         clock: Arc::new(SystemClock),
     };
     let (handle, thread) = driver::start(parts);
-    let (tx, mut rx) = mpsc::channel::<ExchangeEvent>(256);
+    let (tx, rx) = mpsc::channel::<ExchangeEvent>(256);
     exchange.start_user_stream(tx).await.unwrap();
-    let forward = handle.clone();
-    tokio::spawn(async move {
-        while let Some(e) = rx.recv().await {
-            if forward.send(Event::Exchange(e)).await.is_err() {
-                break;
-            }
-        }
-    });
+    tokio::spawn(driver::forward_user_events(rx, handle.clone(), Arc::new(Notify::new()), CancellationToken::new()));
     let filters = exchange.filters(&[btc()]).await.unwrap();
     handle.submit(Event::Filters(filters)).await.unwrap();
     handle.submit(Event::Balances(exchange.balances().await.unwrap())).await.unwrap();

@@ -136,21 +136,9 @@ impl Rig {
         // The user stream into the engine; a (re)subscription triggers reconciliation, as in
         // `bert run`.
         let again = Arc::new(Notify::new());
-        let (tx, mut rx) = mpsc::channel::<ExchangeEvent>(256);
+        let (tx, rx) = mpsc::channel::<ExchangeEvent>(256);
         exchange.start_user_stream(tx).await.unwrap();
-        let forward = handle.clone();
-        let up = again.clone();
-        tokio::spawn(async move {
-            while let Some(e) = rx.recv().await {
-                let is_up = e == ExchangeEvent::StreamUp;
-                if forward.send(Event::Exchange(e)).await.is_err() {
-                    break;
-                }
-                if is_up {
-                    up.notify_one();
-                }
-            }
-        });
+        tokio::spawn(bert::app::driver::forward_user_events(rx, handle.clone(), again.clone(), stop.clone()));
         tokio::spawn(bert::app::reconcile::run(handle.clone(), exchange.clone(), metrics, again, stop.clone()));
         // Timers: retries and breaker timeouts are driven by ticks.
         let ticker = handle.clone();

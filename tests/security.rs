@@ -76,16 +76,14 @@ impl Rig {
             metrics: Arc::new(Metrics::default()),
             clock: Arc::new(SystemClock),
         });
-        let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
         exchange.start_user_stream(tx).await.unwrap();
-        let forward = handle.clone();
-        tokio::spawn(async move {
-            while let Some(e) = rx.recv().await {
-                if forward.send(Event::Exchange(e)).await.is_err() {
-                    break;
-                }
-            }
-        });
+        tokio::spawn(driver::forward_user_events(
+            rx,
+            handle.clone(),
+            Arc::new(Notify::new()),
+            CancellationToken::new(),
+        ));
         handle.submit(Event::Filters(exchange.filters(&[btc()]).await.unwrap())).await.unwrap();
         handle.submit(Event::Balances(exchange.balances().await.unwrap())).await.unwrap();
         handle.submit(Event::Price { symbol: btc(), price: dec!(30000) }).await.unwrap();

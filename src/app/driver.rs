@@ -21,6 +21,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use tokio::sync::{Notify, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 /// Counters for `/metrics` and `/healthz`, updated by the engine thread.
 #[derive(Debug, Default)]
@@ -360,6 +361,30 @@ pub async fn execute<E: Exchange + ?Sized>(exchange: &E, request: Request, metri
         Request::Trades { symbol, client_id, order_id } => {
             let result = exchange.trades(symbol, order_id).await;
             Event::Trades { client_id, result }
+        }
+    }
+}
+
+/// Feeds the exchange's user data stream into the engine until `stop` or either side ends;
+/// every (re)subscription wakes `reconnected`, because reports sent while the stream was down
+/// are not replayed and reconciliation must ask the exchange.
+pub async fn forward_user_events(
+    mut rx: mpsc::Receiver<ExchangeEvent>,
+    handle: EngineHandle,
+    reconnected: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    loop {
+        let e = tokio::select! {
+            _ = stop.cancelled() => break,
+            e = rx.recv() => match e { Some(e) => e, None => break },
+        };
+        let up = e == ExchangeEvent::StreamUp;
+        if handle.send(Event::Exchange(e)).await.is_err() {
+            break;
+        }
+        if up {
+            reconnected.notify_one();
         }
     }
 }

@@ -184,7 +184,7 @@ async fn serve<E: Exchange>(
     let (user_tx, user_rx) = mpsc::channel::<ExchangeEvent>(1024);
     exchange.start_user_stream(user_tx).await.map_err(|e| failed("cannot start the user data stream", &e))?;
     let reconnected = Arc::new(Notify::new());
-    tasks.spawn(forward_user_events(user_rx, handle.clone(), reconnected.clone(), shutdown.clone()));
+    tasks.spawn(driver::forward_user_events(user_rx, handle.clone(), reconnected.clone(), shutdown.clone()));
     // Reconciliation now (entries stay blocked until it succeeds), every 5 minutes, and after
     // every reconnect of the user stream.
     tasks.spawn(super::reconcile::run(
@@ -267,28 +267,6 @@ async fn serve<E: Exchange>(
         return Err(AppError::Failed(format!("the Telegram bot cannot run: {e}")));
     }
     Ok(())
-}
-
-async fn forward_user_events(
-    mut rx: mpsc::Receiver<ExchangeEvent>,
-    handle: EngineHandle,
-    reconnected: Arc<Notify>,
-    stop: CancellationToken,
-) {
-    loop {
-        let e = tokio::select! {
-            _ = stop.cancelled() => break,
-            e = rx.recv() => match e { Some(e) => e, None => break },
-        };
-        let up = e == ExchangeEvent::StreamUp;
-        if handle.send(Event::Exchange(e)).await.is_err() {
-            break;
-        }
-        if up {
-            // Reports sent while we were away are not replayed: ask the exchange.
-            reconnected.notify_one();
-        }
-    }
 }
 
 async fn forward_market_events(
