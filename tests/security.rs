@@ -11,23 +11,22 @@
 
 #[path = "support/fake_telegram/mod.rs"]
 mod fake_telegram;
+#[path = "support/paper_engine.rs"]
+mod paper_engine;
 
-use bert::app::driver::{self, DriverParts, EngineHandle, Metrics, Recipients, SystemClock};
+use bert::app::driver::{EngineHandle, SystemClock};
 use bert::chat::auth::Roles;
 use bert::chat::render::{self, Mode};
-use bert::domain::{AssetCode, OrderRole, Symbol, SymbolFilters, Timestamp};
-use bert::engine::{Command, Engine, Event, Settings};
-use bert::exchange::Exchange;
-use bert::exchange::paper::{PaperBook, PaperConfig, PaperExchange};
+use bert::domain::OrderRole;
+use bert::engine::{Command, Event, Settings};
 use bert::i18n::Lang;
 use bert::store::Store;
 use bert::telegram::{self, BotDeps, OutboxConfig, OutboxLimits, TelegramConfig};
 use fake_telegram::{BOT_ID, BOT_USERNAME, FakeTelegram, GROUP_ANONYMOUS_BOT, Sent, TOKEN, chat_json, user_json};
-use rust_decimal_macros::dec;
+use paper_engine::{PaperEngine, btc, usdt};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -38,14 +37,6 @@ const STRANGER: i64 = 300;
 const GROUP: i64 = -900;
 const SUPERGROUP: i64 = -1_000_000_000_900;
 const CHANNEL: i64 = -1_000_000_000_555;
-
-fn usdt() -> AssetCode {
-    AssetCode::new("USDT").unwrap()
-}
-
-fn btc() -> Symbol {
-    Symbol::parse("BTC", usdt()).unwrap()
-}
 
 struct Rig {
     fake: FakeTelegram,
@@ -61,32 +52,8 @@ impl Rig {
         let fake = FakeTelegram::start().await;
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path().join("bert.redb")).unwrap());
-        let mut book = PaperBook::new(PaperConfig::default());
-        book.list_symbol(btc(), SymbolFilters::typical(dec!(0.01), dec!(0.00001), dec!(5)));
-        book.deposit(usdt(), dec!(10000));
-        book.set_price(btc(), dec!(30000), Timestamp(0));
-        let exchange = Arc::new(PaperExchange::new(book));
-        let notify = Arc::new(Notify::new());
-        let (handle, _thread) = driver::start(DriverParts {
-            engine: Engine::new(Settings::default(), store.instance_tag()),
-            store: store.clone(),
-            exchange: exchange.clone(),
-            recipients: Recipients { alert_chats: vec![] },
-            outbox: notify.clone(),
-            metrics: Arc::new(Metrics::default()),
-            clock: Arc::new(SystemClock),
-        });
-        let (tx, rx) = tokio::sync::mpsc::channel(256);
-        exchange.start_user_stream(tx).await.unwrap();
-        tokio::spawn(driver::forward_user_events(
-            rx,
-            handle.clone(),
-            Arc::new(Notify::new()),
-            CancellationToken::new(),
-        ));
-        handle.submit(Event::Filters(exchange.filters(&[btc()]).await.unwrap())).await.unwrap();
-        handle.submit(Event::Balances(exchange.balances().await.unwrap())).await.unwrap();
-        handle.submit(Event::Price { symbol: btc(), price: dec!(30000) }).await.unwrap();
+        let PaperEngine { handle, outbox: notify, .. } =
+            paper_engine::start(store.clone(), Settings::default(), vec![], Arc::new(SystemClock)).await;
 
         // The placeholder accounts Telegram uses for anonymous admins and channels are listed as
         // traders on purpose: a misconfiguration must still not let them trade.

@@ -8,22 +8,22 @@
 
 #[path = "support/fake_telegram/mod.rs"]
 mod fake_telegram;
+#[path = "support/paper_engine.rs"]
+mod paper_engine;
 
-use bert::app::driver::{self, Clock, DriverParts, EngineHandle, ManualClock, Metrics, Recipients, SystemClock};
+use bert::app::driver::{Clock, EngineHandle, ManualClock, SystemClock};
 use bert::chat::auth::Roles;
 use bert::chat::render::{self, Mode};
-use bert::domain::{AssetCode, OrderRole, Symbol, SymbolFilters, Timestamp};
-use bert::engine::{Engine, Event, Settings};
-use bert::exchange::Exchange;
-use bert::exchange::paper::{PaperBook, PaperConfig, PaperExchange};
+use bert::domain::{OrderRole, Timestamp};
+use bert::engine::Settings;
 use bert::i18n::{Lang, tr_html};
 use bert::store::Store;
 use bert::telegram::{self, BotDeps, OutboxConfig, OutboxLimits, TelegramConfig};
 use fake_telegram::{FakeTelegram, Kind, Sent, TOKEN};
+use paper_engine::{PaperEngine, btc, usdt};
 use rust_decimal_macros::dec;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -33,23 +33,6 @@ const VIEWER: i64 = 200;
 const STRANGER: i64 = 300;
 const GROUP: i64 = -900;
 const ALERTS: i64 = -777;
-
-/// A clock the test moves by hand (confirmation expiry).
-fn usdt() -> AssetCode {
-    AssetCode::new("USDT").unwrap()
-}
-
-fn btc() -> Symbol {
-    Symbol::parse("BTC", usdt()).unwrap()
-}
-
-fn book() -> PaperBook {
-    let mut b = PaperBook::new(PaperConfig::default());
-    b.list_symbol(btc(), SymbolFilters::typical(dec!(0.01), dec!(0.00001), dec!(5)));
-    b.deposit(usdt(), dec!(10000));
-    b.set_price(btc(), dec!(30000), Timestamp(0));
-    b
-}
 
 struct Rig {
     fake: FakeTelegram,
@@ -78,29 +61,8 @@ impl Rig {
         let fake = FakeTelegram::start().await;
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path().join("bert.redb")).unwrap());
-        let exchange = Arc::new(PaperExchange::new(book()));
-        let notify = Arc::new(Notify::new());
-        let engine = Engine::new(Settings::default(), store.instance_tag());
-        let (handle, _thread) = driver::start(DriverParts {
-            engine,
-            store: store.clone(),
-            exchange: exchange.clone(),
-            recipients: Recipients { alert_chats: vec![ALERTS] },
-            outbox: notify.clone(),
-            metrics: Arc::new(Metrics::default()),
-            clock: Arc::new(SystemClock),
-        });
-        let (tx, rx) = tokio::sync::mpsc::channel(256);
-        exchange.start_user_stream(tx).await.unwrap();
-        tokio::spawn(driver::forward_user_events(
-            rx,
-            handle.clone(),
-            Arc::new(Notify::new()),
-            CancellationToken::new(),
-        ));
-        handle.submit(Event::Filters(exchange.filters(&[btc()]).await.unwrap())).await.unwrap();
-        handle.submit(Event::Balances(exchange.balances().await.unwrap())).await.unwrap();
-        handle.submit(Event::Price { symbol: btc(), price: dec!(30000) }).await.unwrap();
+        let PaperEngine { handle, outbox: notify, .. } =
+            paper_engine::start(store.clone(), Settings::default(), vec![ALERTS], Arc::new(SystemClock)).await;
 
         let mut cfg = TelegramConfig::new(
             bert::app::config::Secret::new(TOKEN),

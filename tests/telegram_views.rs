@@ -7,22 +7,22 @@
 
 #[path = "support/fake_telegram/mod.rs"]
 mod fake_telegram;
+#[path = "support/paper_engine.rs"]
+mod paper_engine;
 
-use bert::app::driver::{self, Clock, DriverParts, EngineHandle, ManualClock, Metrics, Recipients};
+use bert::app::driver::{Clock, EngineHandle, ManualClock};
 use bert::chat::auth::Roles;
 use bert::chat::render::{self, Mode};
-use bert::domain::{AssetCode, Symbol, SymbolFilters, Timestamp};
-use bert::engine::{Category, Engine, Event, Settings};
-use bert::exchange::Exchange;
-use bert::exchange::paper::{PaperBook, PaperConfig, PaperExchange};
+use bert::engine::{Category, Event, Settings};
+use bert::exchange::paper::PaperExchange;
 use bert::i18n::Lang;
 use bert::store::Store;
 use bert::telegram::{self, BotDeps, OutboxConfig, OutboxLimits, TelegramConfig, Views};
 use fake_telegram::{FakeTelegram, Kind, Sent, TOKEN};
+use paper_engine::{PaperEngine, btc, usdt};
 use rust_decimal_macros::dec;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -33,14 +33,6 @@ const GROUP: i64 = -900;
 const ALERTS: i64 = -777;
 const ALERTS2: i64 = -778;
 const HOUR: i64 = 3_600_000;
-
-fn usdt() -> AssetCode {
-    AssetCode::new("USDT").unwrap()
-}
-
-fn btc() -> Symbol {
-    Symbol::parse("BTC", usdt()).unwrap()
-}
 
 struct Rig {
     fake: FakeTelegram,
@@ -60,34 +52,10 @@ impl Rig {
         let fake = FakeTelegram::start().await;
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path().join("bert.redb")).unwrap());
-        let mut book = PaperBook::new(PaperConfig::default());
-        book.list_symbol(btc(), SymbolFilters::typical(dec!(0.01), dec!(0.00001), dec!(5)));
-        book.deposit(usdt(), dec!(10000));
-        book.set_price(btc(), dec!(30000), Timestamp(0));
-        let exchange = Arc::new(PaperExchange::new(book));
-        let notify = Arc::new(Notify::new());
         let clock = Arc::new(ManualClock::default());
         let settings = Settings { performance_every_ms: Some(2 * HOUR), ..Settings::default() };
-        let (handle, _thread) = driver::start(DriverParts {
-            engine: Engine::new(settings, store.instance_tag()),
-            store: store.clone(),
-            exchange: exchange.clone(),
-            recipients: Recipients { alert_chats: vec![ALERTS, ALERTS2] },
-            outbox: notify.clone(),
-            metrics: Arc::new(Metrics::default()),
-            clock: clock.clone(),
-        });
-        let (tx, rx) = tokio::sync::mpsc::channel(256);
-        exchange.start_user_stream(tx).await.unwrap();
-        tokio::spawn(driver::forward_user_events(
-            rx,
-            handle.clone(),
-            Arc::new(Notify::new()),
-            CancellationToken::new(),
-        ));
-        handle.submit(Event::Filters(exchange.filters(&[btc()]).await.unwrap())).await.unwrap();
-        handle.submit(Event::Balances(exchange.balances().await.unwrap())).await.unwrap();
-        handle.submit(Event::Price { symbol: btc(), price: dec!(30000) }).await.unwrap();
+        let PaperEngine { handle, exchange, outbox: notify } =
+            paper_engine::start(store.clone(), settings, vec![ALERTS, ALERTS2], clock.clone()).await;
 
         let mut cfg = TelegramConfig::new(
             bert::app::config::Secret::new(TOKEN),
