@@ -730,16 +730,11 @@ fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ChartError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AssetCode, EntryReason, ExitReason, PositionId, Symbol};
     use crate::report::cumulative_pnl_curve;
+    use crate::report::tests::day;
     use rust_decimal_macros::dec;
 
     const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
-
-    fn day(y: i32, m: u32, d: u32) -> Timestamp {
-        let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
-        Timestamp(date.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp_millis())
-    }
 
     fn pt(time: Timestamp, equity: Decimal) -> EquityPoint {
         EquityPoint { time, equity }
@@ -772,21 +767,7 @@ mod tests {
     }
 
     fn trade(id: u64, opened: Timestamp, closed: Timestamp, pnl: Decimal) -> ClosedTrade {
-        ClosedTrade {
-            position: PositionId(id),
-            symbol: Symbol::parse("BTC", AssetCode::new("USDT").unwrap()).unwrap(),
-            entry_reason: EntryReason::Signal,
-            exit_reason: Some(ExitReason::Signal),
-            opened_at: opened,
-            closed_at: closed,
-            qty: dec!(1),
-            avg_entry: dec!(100),
-            avg_exit: dec!(100),
-            cost: dec!(100),
-            fees: dec!(0.1),
-            pnl,
-            pnl_pct: pnl,
-        }
+        crate::report::tests::trade(id, "BTC", opened, closed, pnl, dec!(0.1))
     }
 
     /// Trades over five months across a year boundary, with their cumulative curve from 1000.

@@ -249,18 +249,27 @@ fn drawdown(curve: &[EquityPoint]) -> Drawdown {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::{AssetCode, EntryReason, ExitReason, PositionId, Symbol};
     use rust_decimal_macros::dec;
 
-    /// Milliseconds of `YYYY-MM-DD 12:00 UTC`, so tests read as dates.
-    fn day(y: i32, m: u32, d: u32) -> Timestamp {
+    /// Milliseconds of `YYYY-MM-DD 12:00 UTC`, so tests read as dates. Shared with the chart's
+    /// and the `/performance` view's tests.
+    pub(crate) fn day(y: i32, m: u32, d: u32) -> Timestamp {
         let date = chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
         Timestamp(date.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp_millis())
     }
 
-    fn trade(id: u64, base: &str, opened: Timestamp, closed: Timestamp, pnl: Decimal, fees: Decimal) -> ClosedTrade {
+    /// A closed trade of one unit at 100 with the given result (`pnl_pct` equal to `pnl`).
+    pub(crate) fn trade(
+        id: u64,
+        base: &str,
+        opened: Timestamp,
+        closed: Timestamp,
+        pnl: Decimal,
+        fees: Decimal,
+    ) -> ClosedTrade {
         let symbol = Symbol::parse(base, AssetCode::new("USDT").unwrap()).unwrap();
         ClosedTrade {
             position: PositionId(id),

@@ -1,30 +1,10 @@
 use super::*;
-use crate::domain::{EntryReason, ExitReason, PositionId, Symbol};
+use crate::report::tests::day;
 use rust_decimal_macros::dec;
 
-/// Milliseconds of `YYYY-MM-DD 12:00 UTC`.
-fn day(y: i32, m: u32, d: u32) -> Timestamp {
-    let date = chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
-    Timestamp(date.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp_millis())
-}
-
+/// `report`'s trade with this view's percentage (a tenth of the P&L, so the % column differs).
 fn trade(id: u64, base: &str, opened: Timestamp, closed: Timestamp, pnl: Decimal, fees: Decimal) -> ClosedTrade {
-    let symbol = Symbol::parse(base, AssetCode::new("USDT").unwrap()).unwrap();
-    ClosedTrade {
-        position: PositionId(id),
-        symbol,
-        entry_reason: EntryReason::Signal,
-        exit_reason: Some(ExitReason::Signal),
-        opened_at: opened,
-        closed_at: closed,
-        qty: dec!(1),
-        avg_entry: dec!(100),
-        avg_exit: dec!(100),
-        cost: dec!(100),
-        fees,
-        pnl,
-        pnl_pct: pnl / dec!(10),
-    }
+    ClosedTrade { pnl_pct: pnl / dec!(10), ..crate::report::tests::trade(id, base, opened, closed, pnl, fees) }
 }
 
 /// The hand-built list of `report`'s tests, out of close order:
