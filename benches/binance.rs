@@ -3,6 +3,10 @@
 //! arriving to the position being durable with its alert queued (decode + `Engine::process` +
 //! `Store::commit`), p50/p99, next to a bare durable redb commit measured in the same run.
 
+#[path = "support/bare_commit.rs"]
+mod bare_commit;
+
+use bare_commit::{BareCommit, percentile};
 use bert::domain::{
     AssetCode, Balance, ClientOrderId, Decimal, Fill, Order, OrderKind, OrderReport, OrderRole, OrderStatus,
     PositionId, Side, Symbol, SymbolFilters, Timestamp,
@@ -16,7 +20,6 @@ use bert::exchange::binance::wire::{UserEvent, UserFrame};
 use bert::exchange::binance::wire::{decode_execution_report, decode_user_frame};
 use bert::store::Store;
 use criterion::{Criterion, criterion_group, criterion_main};
-use redb::{Database, Durability, TableDefinition};
 use std::hint::black_box;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -111,7 +114,6 @@ fn sign(c: &mut Criterion) {
 
 const TRADER: Requester = Requester { user: 7, chat: 70 };
 const ALERTS: i64 = -100;
-const BARE: TableDefinition<u64, &[u8]> = TableDefinition::new("bare");
 
 /// An engine and its store, driven through whole trades: each trade's entry fill arrives as a
 /// WebSocket frame, and only that step is timed.
@@ -226,11 +228,6 @@ impl Desk {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 fn frame_to_durable(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let symbols = SymbolMap::new();
@@ -242,27 +239,8 @@ fn frame_to_durable(c: &mut Criterion) {
 
     // The baseline: a bare durable redb commit of one row of the journal entry's size, in a
     // file of its own, measured in the same run on the same disk.
-    let db = Database::create(dir.path().join("bare.redb")).expect("bare db");
-    let payload = vec![7u8; 1024];
-    let mut seq = 0u64;
-    let mut bare_commit = || {
-        let mut tx = db.begin_write().expect("begin");
-        tx.set_durability(Durability::Immediate).expect("durability");
-        {
-            let mut t = tx.open_table(BARE).expect("table");
-            t.insert(seq, payload.as_slice()).expect("insert");
-        }
-        tx.commit().expect("commit");
-        seq += 1;
-    };
-    let mut bare: Vec<Duration> = (0..TRADES)
-        .map(|_| {
-            let t0 = Instant::now();
-            bare_commit();
-            t0.elapsed()
-        })
-        .collect();
-    bare.sort();
+    let mut bare_commit = BareCommit::new(&dir.path().join("bare.redb"), 1024);
+    let bare = bare_commit.latencies(TRADES);
     let (f50, f99, b50, b99) =
         (percentile(&lat, 0.5), percentile(&lat, 0.99), percentile(&bare, 0.5), percentile(&bare, 0.99));
     println!(
@@ -277,7 +255,7 @@ fn frame_to_durable(c: &mut Criterion) {
     group.bench_function("execution report frame → durable", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| desk.trade(&symbols)).sum())
     });
-    group.bench_function("bare durable redb commit (1 KiB)", |b| b.iter(&mut bare_commit));
+    group.bench_function("bare durable redb commit (1 KiB)", |b| b.iter(|| bare_commit.commit()));
     group.finish();
 }
 

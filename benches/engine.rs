@@ -8,6 +8,10 @@
 //! * `backtest/synthetic`: `bert backtest`'s in-memory replay over the synthetic market, in
 //!   candles per second (target ≥ 1 M/s).
 
+#[path = "support/bare_commit.rs"]
+mod bare_commit;
+
+use bare_commit::{BareCommit, percentile};
 use bert::app::backtest;
 use bert::app::sim::Simulation;
 use bert::domain::{Balance, Timestamp};
@@ -15,11 +19,8 @@ use bert::engine::{Engine, Event, Settings};
 use bert::market::synthetic::SyntheticMarket;
 use bert::store::Store;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 use rust_decimal_macros::dec;
 use std::time::{Duration, Instant};
-
-const BARE: TableDefinition<u64, &[u8]> = TableDefinition::new("bare");
 
 /// The events of the demo replay that change state (the ones that commit), with the time each
 /// happened, recorded once so both measurements see the same workload.
@@ -30,11 +31,6 @@ fn recorded_events() -> Vec<(Timestamp, Event)> {
     sim.record_events();
     sim.replay(&market.series).expect("in-memory replay cannot fail");
     sim.take_recorded()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 fn durable(c: &mut Criterion) {
@@ -75,27 +71,8 @@ fn durable(c: &mut Criterion) {
     // Same byte volume per commit for the baseline (file size is an upper bound incl. pages).
     let bytes_per_commit = (file_size / commits).clamp(256, 64 * 1024) as usize;
 
-    let db = Database::create(dir.path().join("bare.redb")).expect("bare db");
-    let payload = vec![7u8; bytes_per_commit];
-    let mut seq = 0u64;
-    let mut bare_commit = || {
-        let mut tx = db.begin_write().expect("begin");
-        tx.set_durability(Durability::Immediate).expect("durability");
-        {
-            let mut t = tx.open_table(BARE).expect("table");
-            t.insert(seq, payload.as_slice()).expect("insert");
-        }
-        tx.commit().expect("commit");
-        seq += 1;
-    };
-    let mut bare: Vec<Duration> = (0..lat.len().max(100))
-        .map(|_| {
-            let t0 = Instant::now();
-            bare_commit();
-            t0.elapsed()
-        })
-        .collect();
-    bare.sort();
+    let mut bare_commit = BareCommit::new(&dir.path().join("bare.redb"), bytes_per_commit);
+    let bare = bare_commit.latencies(lat.len().max(100));
     let (e50, e99, b50, b99) =
         (percentile(&lat, 0.5), percentile(&lat, 0.99), percentile(&bare, 0.5), percentile(&bare, 0.99));
     println!(
@@ -109,14 +86,13 @@ fn durable(c: &mut Criterion) {
         e50.as_secs_f64() / b50.as_secs_f64().max(1e-12),
         e99.as_secs_f64() / b99.as_secs_f64().max(1e-12)
     );
-    let _ = db.begin_read();
 
     let mut group = c.benchmark_group("engine");
     group.sample_size(10);
     group.throughput(Throughput::Elements(lat.len() as u64));
     group.bench_function("durable_replay", |b| b.iter(|| run(&dir.path().join("engine-iter.redb"))));
     group.throughput(Throughput::Elements(1));
-    group.bench_function("bare_redb_commit", |b| b.iter(&mut bare_commit));
+    group.bench_function("bare_redb_commit", |b| b.iter(|| bare_commit.commit()));
     group.finish();
 }
 
