@@ -127,6 +127,11 @@ async fn sigkill_while_the_entry_answer_is_held_then_restart_places_nothing_twic
     let fake = FakeBinance::start().await;
     fake.set_price("BTCUSDT", dec!(50000));
     fake.fault(Endpoint::Place, Fault::AcceptThenHang);
+    // Nor may a reconciliation pass that happens to run while the entry is in flight ask for
+    // it: order queries hang too, until the kill.
+    for _ in 0..16 {
+        fake.fault(Endpoint::Query, Fault::Hang);
+    }
     let tg = FakeTelegram::start().await;
     let data = tempfile::tempdir().unwrap();
     let http = free_port();
@@ -153,6 +158,7 @@ async fn sigkill_while_the_entry_answer_is_held_then_restart_places_nothing_twic
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
     let stop_open = || fake.state().orders.iter().filter(|o| o.kind == "STOP_LOSS_LIMIT" && o.is_open()).count();
     assert_eq!(stop_open(), 0, "the first process never learned of the fill");
+    fake.state().faults.clear();
 
     // Restart on the same data folder.
     let http = free_port();
