@@ -10,7 +10,6 @@
 use super::driver::{EngineGone, EngineHandle, Metrics};
 use crate::engine::{Event, Notice};
 use crate::exchange::{Exchange, ExchangeError};
-use futures_util::FutureExt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -71,11 +70,6 @@ pub async fn run<E: Exchange>(
             _ = every.tick() => {}
             _ = again.notified() => {}
         }
-        // This pass starts after any reconnect already signalled, so it covers it: drop a
-        // stored wake-up instead of running a second, identical pass right after (at start-up
-        // the stream's first `StreamUp` always leaves one). A reconnect during the pass still
-        // wakes the loop again when it ends.
-        let _ = again.notified().now_or_never();
         match reconcile_once(&handle, &*exchange, &metrics).await {
             Ok(true) => {}
             // A failed pass is retried sooner than the schedule: entries stay blocked meanwhile.
