@@ -461,5 +461,14 @@ async fn requests_refused_during_a_rate_limit_halt_do_not_open_the_breaker() {
     assert_eq!(run.metrics.breaker_open.load(Ordering::SeqCst), 0);
     assert_eq!(fake.count("POST", "/api/v3/order"), 1, "nothing was sent during the halt");
     assert!(run.exchange.rate_usage().halted_until_ms.is_some());
+
+    // A reconciliation pass meets the halt too: it cannot complete, and that is the halt
+    // again (already told), not a reason to open the breaker.
+    let sent = fake.total_requests();
+    assert!(!reconcile::reconcile_once(&run.handle, &*run.exchange, &run.metrics).await.unwrap());
+    assert_eq!(fake.total_requests(), sent);
+    let alerts = run.alerts();
+    assert!(!alerts.iter().any(|a| a.starts_with("BreakerOpened")), "{alerts:#?}");
+    assert_eq!(alerts.iter().filter(|a| a.starts_with("RateLimitHalt")).count(), 1, "{alerts:#?}");
     run.stop().await;
 }

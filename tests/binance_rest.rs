@@ -6,13 +6,13 @@ mod common;
 #[path = "support/fake_binance/mod.rs"]
 mod fake_binance;
 
-use bert::domain::{OrderStatus, Side, Timestamp};
+use bert::domain::{Clock, ManualClock, OrderStatus, Side, Timestamp};
 use bert::exchange::binance::{BinanceExchange, BinanceMode};
 use bert::exchange::{Exchange, ExchangeError};
 use common::{config, entry, market_sell, setup, stop, sym};
 use fake_binance::{Endpoint, FakeBinance, Fault, RateLimitSpec, SECRET};
 use rust_decimal_macros::dec;
-use std::time::Duration;
+use std::sync::Arc;
 
 #[tokio::test]
 async fn limit_ioc_entry_fills_and_is_queryable() {
@@ -191,15 +191,21 @@ async fn rejections_carry_binance_message() {
 
 #[tokio::test]
 async fn rate_limit_429_halts_every_request_until_retry_after() {
-    let (fake, ex) = setup().await;
+    // The adapter reads time from an injected clock, so the halt is let pass by moving it, not
+    // by waiting.
+    let fake = FakeBinance::start().await;
+    let clock = Arc::new(ManualClock::new(Timestamp::now()));
+    let mut cfg = config(&fake);
+    cfg.clock = clock.clone();
+    let ex = BinanceExchange::new(cfg).unwrap();
+    ex.prepare(&[sym("BTC")]).await.unwrap();
     fake.fault(
         Endpoint::Account,
         Fault::Reject { status: 429, code: -1003, msg: "Too much request weight used".into(), retry_after: Some(1) },
     );
-    let started = Timestamp::now();
     let err = ex.balances().await.unwrap_err();
     let ExchangeError::RateLimited { retry_after_ms, banned: false } = err else { panic!("{err:?}") };
-    assert!((999..=1_100).contains(&retry_after_ms.saturating_sub(started.millis())), "{retry_after_ms}");
+    assert_eq!(retry_after_ms, clock.now().millis() + 1_000, "Retry-After: 1 (seconds)");
     assert!(ex.rate_usage().halted_until_ms.is_some());
 
     // During the halt nothing reaches the network, not even a protective order; each refusal
@@ -212,7 +218,13 @@ async fn rate_limit_429_halts_every_request_until_retry_after() {
     assert_eq!(ex.query(sym("BTC"), &cid).await.unwrap_err(), halted);
     assert_eq!(fake.total_requests(), sent, "requests went out during the halt");
 
-    tokio::time::sleep(Duration::from_millis(1_050)).await;
+    // 999 ms on, still halted; at the halt's end requests flow again. (The fake's clock moves
+    // with ours, so the signed timestamps stay in its window.)
+    clock.advance(999);
+    assert_eq!(ex.balances().await.unwrap_err(), halted);
+    assert_eq!(fake.total_requests(), sent);
+    clock.advance(1);
+    fake.set_skew_ms(1_000);
     assert!(ex.balances().await.is_ok());
 }
 

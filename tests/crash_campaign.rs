@@ -312,8 +312,14 @@ async fn sigkill_at_random_instants_loses_nothing_and_duplicates_no_order() {
             None if bought.is_zero() && sold.is_zero() => {}
             None => lost_fills.push(format!("position {pos}: exchange executed {bought}/{sold}, unknown locally")),
             Some(p) if p.bought_qty != *bought || p.sold_qty != *sold => lost_fills.push(format!(
-                "position {pos}: local bought {} sold {}, exchange {bought} / {sold}",
-                p.bought_qty, p.sold_qty
+                "position {pos}: local bought {} sold {}, exchange {bought} / {sold}; its orders: {:#?}",
+                p.bought_qty,
+                p.sold_qty,
+                orders
+                    .iter()
+                    .filter(|o| position_of(&o.client_id) == Some(*pos))
+                    .map(|o| format!("{} {} {} {} executed {}", o.client_id, o.kind, o.side, o.status, o.executed))
+                    .collect::<Vec<_>>()
             )),
             Some(_) => {}
         }

@@ -14,6 +14,9 @@
 //! after finishing the event in hand.
 
 use crate::domain::Timestamp;
+/// The clocks live in the domain (the exchange adapter takes one too); re-exported here where
+/// the driver's users have always found them.
+pub use crate::domain::{Clock, ManualClock, SystemClock};
 use crate::engine::{Audience, Effects, Engine, Event, Outgoing, Request};
 use crate::exchange::{Exchange, ExchangeEvent};
 use crate::store::Store;
@@ -44,52 +47,6 @@ pub struct Metrics {
     pub telegram_429: AtomicU64,
     /// Differences reconciliation found and corrected.
     pub reconcile_corrections: AtomicU64,
-}
-
-/// A clock the driver reads `now` from (injected so tests control time).
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> Timestamp;
-}
-
-/// A clock that moves only when told. Tests inject it wherever the service takes a [`Clock`],
-/// so schedules, expiries and timeouts are tested without waiting on wall-clock time.
-#[derive(Debug)]
-pub struct ManualClock(AtomicI64);
-
-impl ManualClock {
-    pub fn new(start: Timestamp) -> Self {
-        ManualClock(AtomicI64::new(start.millis()))
-    }
-
-    pub fn advance(&self, ms: i64) {
-        self.0.fetch_add(ms, Ordering::SeqCst);
-    }
-
-    pub fn set(&self, at: Timestamp) {
-        self.0.store(at.millis(), Ordering::SeqCst);
-    }
-}
-
-impl Default for ManualClock {
-    /// 2023-11-14 22:13:20 UTC: a fixed, recent-looking instant.
-    fn default() -> Self {
-        ManualClock::new(Timestamp(1_700_000_000_000))
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        Timestamp(self.0.load(Ordering::SeqCst))
-    }
-}
-
-/// The wall clock.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
 }
 
 enum Input {

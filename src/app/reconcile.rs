@@ -4,7 +4,7 @@
 //! One pass: every order the engine believes is not final is queried by client id and the answer
 //! goes through the engine's normal path (so a missed fill is fetched and applied once, by trade
 //! id); then the exchange's open orders and balances are compared with the engine's state
-//! (`Event::Reconcile`), which reports what differs; then `Event::Reconciled { ok }` tells the
+//! (`Event::Reconcile`), which reports what differs; then `Event::Reconciled` tells the
 //! engine whether the pass completed (a failed pass keeps new entries blocked).
 
 use super::driver::{EngineGone, EngineHandle, Metrics};
@@ -26,6 +26,14 @@ pub async fn reconcile_once<E: Exchange + ?Sized>(
     metrics: &Metrics,
 ) -> Result<bool, EngineGone> {
     let mut ok = true;
+    // The rate-limit halt that stopped the pass, if one did.
+    let mut halted = None;
+    let mut note = |e: &ExchangeError| {
+        ok = false;
+        if matches!(e, ExchangeError::RateLimited { .. }) {
+            halted = Some(e.clone());
+        }
+    };
     let mut findings = 0u64;
     let count = |messages: &[crate::engine::Outgoing]| {
         messages.iter().filter(|m| matches!(m.notice, Notice::Reconciliation(_))).count() as u64
@@ -33,8 +41,10 @@ pub async fn reconcile_once<E: Exchange + ?Sized>(
     let view = handle.view().await?;
     for (symbol, client_id) in view.open_orders {
         let result = exchange.query(symbol, &client_id).await;
-        if matches!(&result, Err(e) if !matches!(e, ExchangeError::NotFound)) {
-            ok = false;
+        if let Err(e) = &result
+            && !matches!(e, ExchangeError::NotFound)
+        {
+            note(e);
         }
         findings += count(&handle.submit(Event::Queried { client_id, result }).await?);
     }
@@ -44,11 +54,11 @@ pub async fn reconcile_once<E: Exchange + ?Sized>(
         }
         (Err(e), _) | (_, Err(e)) => {
             tracing::warn!(error = %e, "reconciliation could not read the account");
-            ok = false;
+            note(&e);
         }
     }
     metrics.reconcile_corrections.fetch_add(findings, Ordering::Relaxed);
-    handle.submit(Event::Reconciled { ok }).await?;
+    handle.submit(Event::Reconciled { ok, halted }).await?;
     tracing::info!(ok, findings, "reconciliation done");
     Ok(ok)
 }

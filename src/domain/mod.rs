@@ -19,7 +19,7 @@ pub use ids::{ClientOrderId, PositionId};
 pub use order::{Fill, Order, OrderKind, OrderReport, OrderRole, OrderStatus, Side};
 pub use position::{ClosedTrade, EntryReason, ExitReason, Position, PositionStatus, StopInfo, StopMove};
 pub use symbol::{AssetCode, Symbol, SymbolError};
-pub use time::Timestamp;
+pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 
 /// Money and quantities are exact decimals everywhere.
 pub use rust_decimal::Decimal;

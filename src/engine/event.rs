@@ -94,8 +94,14 @@ pub enum Event {
     /// Reconciliation: the exchange's open orders and balances, after every local open order
     /// has been queried. The engine compares them with its own state and reports differences.
     Reconcile { open_orders: Vec<OrderReport>, balances: Vec<crate::domain::Balance> },
-    /// Reconciliation finished; `ok` false when it could not complete.
-    Reconciled { ok: bool },
+    /// Reconciliation finished; `ok` false when it could not complete. `halted` is the
+    /// rate-limit halt that stopped it, if that is why (a halt is Bert keeping Binance's rule,
+    /// not the exchange failing, so it does not open the circuit breaker).
+    Reconciled {
+        ok: bool,
+        #[serde(default)]
+        halted: Option<ExchangeError>,
+    },
     /// The service is shutting down.
     Stopping,
     /// Timer: retries that are due, circuit-breaker timeouts.

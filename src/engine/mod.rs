@@ -245,7 +245,7 @@ impl Engine {
                 }
             }
             Event::Reconcile { open_orders, balances } => self.on_reconcile(open_orders, balances, &mut fx),
-            Event::Reconciled { ok } => self.on_reconciled(*ok, &mut fx),
+            Event::Reconciled { ok, halted } => self.on_reconciled(*ok, halted.as_ref(), now, &mut fx),
             Event::Stopping => fx.alert(Category::Warnings, None, None, Notice::Stopping),
             Event::Tick => self.on_tick(now, &mut fx),
             Event::Started => self.on_started(now, &mut fx),
@@ -1220,8 +1220,15 @@ impl Engine {
         }
     }
 
-    fn on_reconciled(&mut self, ok: bool, fx: &mut Effects) {
+    fn on_reconciled(&mut self, ok: bool, halted: Option<&ExchangeError>, now: Timestamp, fx: &mut Effects) {
         if !ok {
+            if let Some(halt @ ExchangeError::RateLimited { .. }) = halted {
+                // Binance's rate limit stopped the pass: tell the user about the halt (once),
+                // keep entries blocked if they were, and try again after it. Not a breaker:
+                // nothing is wrong with the exchange or with what we know of it.
+                self.note_failure(halt, now, fx);
+                return;
+            }
             if self.meta.breaker.is_none() {
                 self.meta.breaker = Some(BreakerReason::Reconciliation);
                 fx.writes.push(Write::Meta(self.meta.clone()));

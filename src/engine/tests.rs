@@ -398,7 +398,7 @@ fn breaker_opens_on_failures_and_stream_silence_and_closes_after_reconciliation(
     assert!(matches!(e.breaker(), Some(BreakerReason::RequestFailures { count: 3 })));
     let fx = cmd(&mut e, Command::Enter(btc()), t(10));
     assert_eq!(notices(&fx), vec![&Notice::Refused(Refusal::BreakerOpen)]);
-    let fx = e.process(&Event::Reconciled { ok: true }, t(11));
+    let fx = e.process(&Event::Reconciled { ok: true, halted: None }, t(11));
     assert_eq!(notices(&fx), vec![&Notice::BreakerClosed]);
 
     let mut e = engine();
@@ -407,9 +407,9 @@ fn breaker_opens_on_failures_and_stream_silence_and_closes_after_reconciliation(
     let fx = e.process(&Event::Tick, t(30_000));
     assert_eq!(notices(&fx), vec![&Notice::BreakerOpened { reason: BreakerReason::StreamDown }]);
     // Reconciled while the stream is still down: stays open.
-    assert!(e.process(&Event::Reconciled { ok: true }, t(31_000)).messages.is_empty());
+    assert!(e.process(&Event::Reconciled { ok: true, halted: None }, t(31_000)).messages.is_empty());
     e.process(&Event::Exchange(ExchangeEvent::StreamUp), t(32_000));
-    let fx = e.process(&Event::Reconciled { ok: true }, t(33_000));
+    let fx = e.process(&Event::Reconciled { ok: true, halted: None }, t(33_000));
     assert_eq!(notices(&fx), vec![&Notice::BreakerClosed]);
 }
 
@@ -501,7 +501,7 @@ fn after_a_restart_entries_wait_for_reconciliation() {
     assert!(notices(&fx).iter().any(|n| matches!(n, Notice::Started { open_positions: 0 })));
     let fx = cmd(&mut e, Command::Enter(btc()), t(1));
     assert_eq!(notices(&fx), vec![&Notice::Refused(Refusal::NotReconciled)]);
-    e.process(&Event::Reconciled { ok: true }, t(2));
+    e.process(&Event::Reconciled { ok: true, halted: None }, t(2));
     assert_eq!(placed(&cmd(&mut e, Command::Enter(btc()), t(3))).len(), 1);
 }
 
@@ -1107,4 +1107,21 @@ fn a_rate_limit_halt_is_one_alert_and_not_a_failure() {
     let entry = placed(&cmd(&mut e, Command::Enter(btc()), t(70_000))).pop().expect("a new entry");
     let fx = e.process(&Event::Placed { client_id: entry.client_id, result: halted(600_000, true) }, t(70_001));
     assert!(notices(&fx).contains(&&Notice::RateLimitHalt { until: t(600_000), banned: true }), "{fx:?}");
+}
+
+/// A reconciliation pass stopped by a rate-limit halt tells the user about the halt (once) and
+/// does not open the circuit breaker; a pass that failed for another reason does.
+#[test]
+fn a_reconciliation_stopped_by_a_halt_is_told_as_the_halt_not_a_breaker() {
+    let mut e = engine();
+    let halt = ExchangeError::RateLimited { retry_after_ms: t(60_000).0, banned: false };
+    let fx = e.process(&Event::Reconciled { ok: false, halted: Some(halt.clone()) }, t(10));
+    assert_eq!(notices(&fx), vec![&Notice::RateLimitHalt { until: t(60_000), banned: false }]);
+    assert_eq!(e.status_view().breaker, None);
+    // The retry meets the same halt: nothing new to say.
+    assert!(e.process(&Event::Reconciled { ok: false, halted: Some(halt) }, t(20)).messages.is_empty());
+    assert_eq!(e.status_view().breaker, None);
+
+    let fx = e.process(&Event::Reconciled { ok: false, halted: None }, t(30));
+    assert_eq!(notices(&fx), vec![&Notice::BreakerOpened { reason: BreakerReason::Reconciliation }]);
 }

@@ -51,7 +51,7 @@ impl BinanceExchange {
     /// Builds the adapter. No request is sent; call [`BinanceExchange::prepare`] (or
     /// `sync_time` and `filters`) before trading.
     pub fn new(config: BinanceConfig) -> Result<Self, ExchangeError> {
-        let clock = Arc::new(ServerClock::new());
+        let clock = Arc::new(ServerClock::new(Arc::clone(&config.clock)));
         let guard = Arc::new(RateGuard::new(config.budget_pct, config.max_budget_wait));
         let rest = Arc::new(RestClient::new(&config, Arc::clone(&clock), Arc::clone(&guard))?);
         Ok(BinanceExchange {
@@ -191,6 +191,7 @@ impl BinanceExchange {
             url: stream_url(&self.inner.config.urls.stream, symbols, interval),
             interval: interval.to_string(),
             guard: Arc::clone(&self.inner.guard),
+            clock: Arc::clone(&self.inner.clock),
             symbols: Arc::clone(&self.inner.symbols),
             config: self.inner.config.market_stream.clone(),
         };

@@ -5,24 +5,35 @@
 //! adapter measures `serverTime − local midpoint` from `GET /api/v3/time`, keeps it, and measures
 //! again whenever Binance answers `-1021`.
 
-use crate::domain::Timestamp;
+use crate::domain::{Clock, Timestamp};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 /// Local clock plus the measured offset to Binance's clock.
-#[derive(Debug, Default)]
+///
+/// The local clock is injected: everything in the adapter that reads the time (signed
+/// timestamps, rate-limit halts, their ends) reads it here, so tests can let a halt pass
+/// without waiting for it.
+#[derive(Debug)]
 pub struct ServerClock {
+    local: Arc<dyn Clock>,
     offset_ms: AtomicI64,
     synced: AtomicBool,
 }
 
 impl ServerClock {
-    pub fn new() -> Self {
-        ServerClock::default()
+    pub fn new(local: Arc<dyn Clock>) -> Self {
+        ServerClock { local, offset_ms: AtomicI64::new(0), synced: AtomicBool::new(false) }
+    }
+
+    /// The local clock (epoch ms), for everything that is not sent to Binance.
+    pub fn local_now(&self) -> Timestamp {
+        self.local.now()
     }
 
     /// Binance's time as we best know it.
     pub fn now(&self) -> Timestamp {
-        Timestamp::now().plus_millis(self.offset_ms.load(Ordering::Relaxed))
+        self.local_now().plus_millis(self.offset_ms.load(Ordering::Relaxed))
     }
 
     /// `server − local`, in milliseconds (positive: the server is ahead).
@@ -57,14 +68,16 @@ mod tests {
 
     #[test]
     fn offset_uses_the_round_trip_midpoint() {
-        let c = ServerClock::new();
+        let local = Arc::new(crate::domain::ManualClock::new(Timestamp(20_000)));
+        let c = ServerClock::new(local.clone());
         assert!(!c.is_synced());
         // Sent at 1000, answered at 1100: midpoint 1050; server said 6050 → offset 5000.
         assert_eq!(c.observe(Timestamp(6050), Timestamp(1000), Timestamp(1100)), 5000);
         assert!(c.is_synced());
         assert_eq!(c.offset_ms(), 5000);
         assert_eq!(c.to_local(Timestamp(10_000)), Timestamp(5000));
-        let drift = c.now().since(Timestamp::now());
-        assert!((4_900..=5_100).contains(&drift), "{drift}");
+        assert_eq!(c.now(), Timestamp(25_000), "the injected local clock plus the offset");
+        local.advance(1_000);
+        assert_eq!(c.now(), Timestamp(26_000));
     }
 }

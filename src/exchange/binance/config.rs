@@ -2,6 +2,8 @@
 
 use super::sign::Secret;
 use super::urls::{BinanceMode, BinanceUrls};
+use crate::domain::{Clock, SystemClock};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything [`BinanceExchange`](super::BinanceExchange) needs. Build it with
@@ -28,6 +30,8 @@ pub struct BinanceConfig {
     pub max_budget_wait: Duration,
     pub user_stream: StreamConfig,
     pub market_stream: StreamConfig,
+    /// The local clock (the wall clock in production; tests inject a manual one).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Connection-keeping rules for a WebSocket (user data or market stream).
@@ -76,6 +80,7 @@ impl BinanceConfig {
             max_budget_wait: Duration::from_secs(5),
             user_stream: StreamConfig::default(),
             market_stream: StreamConfig::default(),
+            clock: Arc::new(SystemClock),
         }
     }
 

@@ -6,6 +6,7 @@
 //! strategy. Streams replay nothing after a gap, so each [`MarketEvent::Up`] is the cue to
 //! backfill closed candles over REST.
 
+use super::clock::ServerClock;
 use super::config::StreamConfig;
 use super::limits::RateGuard;
 use super::symbols::SymbolMap;
@@ -50,6 +51,7 @@ pub struct MarketStream {
     pub(crate) url: String,
     pub(crate) interval: String,
     pub(crate) guard: Arc<RateGuard>,
+    pub(crate) clock: Arc<ServerClock>,
     pub(crate) symbols: Arc<SymbolMap>,
     pub(crate) config: StreamConfig,
 }
@@ -67,15 +69,11 @@ impl Session for MarketStream {
     }
 
     async fn open(&self, _sink: &mpsc::Sender<MarketEvent>) -> Result<(Ws, ()), OpenError> {
-        let now = Timestamp::now().millis();
-        let halted = self.guard.halt_remaining_ms(now);
+        let halted = self.guard.halt_remaining_ms(self.clock.local_now().millis());
         if halted > 0 {
-            return Err(OpenError {
-                reason: "requests are halted by a rate limit".into(),
-                resume_at_ms: Some(now + halted),
-            });
+            return Err(OpenError::halted(halted));
         }
-        Ok((connect(&self.url, &self.guard).await?, ()))
+        Ok((connect(&self.url, &self.guard, &self.clock).await?, ()))
     }
 
     fn on_text(&self, _conn: &(), text: &str, out: &mut Vec<MarketEvent>) -> Flow {

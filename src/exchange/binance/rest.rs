@@ -17,7 +17,6 @@ use super::errors::{Op, map_http, map_transport, parse_api_error};
 use super::limits::{Cost, RateGuard};
 use super::sign::{QueryBuilder, Secret, Signer};
 use super::wire::decode_server_time;
-use crate::domain::Timestamp;
 use crate::exchange::ExchangeError;
 use reqwest::header::{HeaderValue, RETRY_AFTER};
 use reqwest::{Client, Method};
@@ -137,13 +136,13 @@ impl RestClient {
 
     /// Measures the offset to Binance's clock (`GET /api/v3/time`, weight 1).
     pub async fn sync_time(&self) -> Result<i64, ExchangeError> {
-        let sent = Timestamp::now();
+        let sent = self.clock.local_now();
         let body = self
             .send_once(&Request::public("/api/v3/time", QueryBuilder::default(), 1))
             .await
             .map_err(|f| f.error)?
             .body;
-        let received = Timestamp::now();
+        let received = self.clock.local_now();
         let server = decode_server_time(&body)?;
         let offset = self.clock.observe(server, sent, received);
         tracing::info!(offset_ms = offset, "Binance clock offset measured");
@@ -151,7 +150,7 @@ impl RestClient {
     }
 
     async fn send_once(&self, req: &Request) -> Result<Answer, Failure> {
-        let now = Timestamp::now().millis();
+        let now = self.clock.local_now().millis();
         self.guard.acquire(req.cost, now).await?;
 
         let mut url = String::with_capacity(self.base.len() + req.path.len() + req.query.as_str().len() + 128);
@@ -185,7 +184,7 @@ impl RestClient {
         let started = std::time::Instant::now();
         let response = builder.send().await.map_err(|e| map_transport(req.op, e))?;
         let status = response.status().as_u16();
-        let received = Timestamp::now().millis();
+        let received = self.clock.local_now().millis();
         let headers = response.headers();
         self.guard.observe(
             headers.iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),

@@ -22,6 +22,7 @@ use crate::exchange::ExchangeEvent;
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -124,7 +125,7 @@ impl UserStream {
                             let server_until = e.and_then(|e| e.retry_after_ms);
                             let local_until = server_until
                                 .map(|t| self.clock.to_local(Timestamp(t)).millis())
-                                .unwrap_or_else(|| Timestamp::now().millis() + 60_000);
+                                .unwrap_or_else(|| self.clock.local_now().millis() + 60_000);
                             self.guard.halt(local_until, status == 418);
                             Err(SubscribeFailure::RateLimited { until_ms: local_until })
                         }
@@ -176,13 +177,10 @@ impl Session for UserStream {
     }
 
     async fn open(&self, sink: &mpsc::Sender<ExchangeEvent>) -> Result<(Ws, Subscription), OpenError> {
-        let now = Timestamp::now().millis();
+        let now = self.clock.local_now().millis();
         let halted = self.guard.halt_remaining_ms(now);
         if halted > 0 {
-            return Err(OpenError {
-                reason: "requests are halted by a rate limit".into(),
-                resume_at_ms: Some(now + halted),
-            });
+            return Err(OpenError::halted(halted));
         }
         // Connecting costs 2 weight and subscribing 2; the stream protects positions, so it
         // spends budget without waiting for it.
@@ -190,7 +188,7 @@ impl Session for UserStream {
             .acquire(Cost { weight: 4, order: false, protective: true }, now)
             .await
             .map_err(|e| OpenError::new(e.to_string()))?;
-        let mut ws = connect(&self.url, &self.guard).await?;
+        let mut ws = connect(&self.url, &self.guard, &self.clock).await?;
         let mut resynced = false;
         loop {
             match self.subscribe(&mut ws, sink).await {
@@ -206,7 +204,11 @@ impl Session for UserStream {
                     return Err(OpenError::new("subscribe refused: clock skew (-1021)"));
                 }
                 Err(SubscribeFailure::RateLimited { until_ms }) => {
-                    return Err(OpenError { reason: "subscribe rate limited".into(), resume_at_ms: Some(until_ms) });
+                    let wait = until_ms.saturating_sub(self.clock.local_now().millis()).max(0);
+                    return Err(OpenError {
+                        reason: "subscribe rate limited".into(),
+                        resume_after: Some(Duration::from_millis(wait as u64)),
+                    });
                 }
                 Err(SubscribeFailure::Other(reason)) => return Err(OpenError::new(reason)),
             }

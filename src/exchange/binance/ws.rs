@@ -16,9 +16,9 @@
 //!   (duplicates during the overlap are de-duplicated downstream by trade id);
 //! * stops when the cancellation token fires or the event sink is closed.
 
+use super::clock::ServerClock;
 use super::config::StreamConfig;
 use super::limits::RateGuard;
-use crate::domain::Timestamp;
 use futures_util::{SinkExt, StreamExt};
 use std::future::Future;
 use std::sync::Arc;
@@ -38,13 +38,21 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenError {
     pub reason: String,
-    /// Local epoch ms before which no new attempt may be made (rate limit or ban).
-    pub resume_at_ms: Option<i64>,
+    /// How long no new attempt may be made (a rate limit or ban in force).
+    pub resume_after: Option<Duration>,
 }
 
 impl OpenError {
     pub fn new(reason: impl Into<String>) -> Self {
-        OpenError { reason: reason.into(), resume_at_ms: None }
+        OpenError { reason: reason.into(), resume_after: None }
+    }
+
+    /// Refused locally: a rate-limit halt has `remaining_ms` to run.
+    pub fn halted(remaining_ms: i64) -> Self {
+        OpenError {
+            reason: "requests are halted by a rate limit".into(),
+            resume_after: Some(Duration::from_millis(remaining_ms.max(0) as u64)),
+        }
     }
 }
 
@@ -78,7 +86,7 @@ pub trait Session: Send + Sync + 'static {
 }
 
 /// Connects, turning an HTTP 429/418 at the handshake into a halt of all requests.
-pub async fn connect(url: &str, guard: &RateGuard) -> Result<Ws, OpenError> {
+pub async fn connect(url: &str, guard: &RateGuard, clock: &ServerClock) -> Result<Ws, OpenError> {
     use tokio_tungstenite::tungstenite::Error;
     match tokio_tungstenite::connect_async(url).await {
         Ok((ws, _)) => Ok(ws),
@@ -91,9 +99,13 @@ pub async fn connect(url: &str, guard: &RateGuard) -> Result<Ws, OpenError> {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<i64>().ok())
                     .unwrap_or(60);
-                let until = Timestamp::now().millis().saturating_add(secs.saturating_mul(1000));
+                let secs = secs.max(0);
+                let until = clock.local_now().millis().saturating_add(secs.saturating_mul(1000));
                 guard.halt(until, status == 418);
-                return Err(OpenError { reason: format!("HTTP {status} at connect"), resume_at_ms: Some(until) });
+                return Err(OpenError {
+                    reason: format!("HTTP {status} at connect"),
+                    resume_after: Some(Duration::from_secs(secs as u64)),
+                });
             }
             Err(OpenError::new(format!("HTTP {status} at connect")))
         }
@@ -268,9 +280,8 @@ pub async fn supervise<S: Session>(session: Arc<S>, sink: mpsc::Sender<S::Event>
                 reported_down = true;
             }
             let mut delay = backoff.next_delay();
-            if let Some(resume) = err.resume_at_ms {
-                let wait = resume.saturating_sub(Timestamp::now().millis()).max(0) as u64;
-                delay = delay.max(Duration::from_millis(wait));
+            if let Some(wait) = err.resume_after {
+                delay = delay.max(wait);
             }
             tokio::select! {
                 _ = cancel.cancelled() => return,
