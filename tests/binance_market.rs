@@ -8,9 +8,8 @@ mod fake_binance;
 use bert::domain::{Candle, Timestamp};
 use bert::exchange::binance::MarketEvent;
 use common::{setup, sym};
-use fake_binance::{FakeBinance, Push};
+use fake_binance::{FakeBinance, Push, kline};
 use rust_decimal_macros::dec;
-use serde_json::json;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -20,15 +19,6 @@ async fn next(rx: &mut mpsc::Receiver<MarketEvent>) -> MarketEvent {
         Ok(None) => panic!("channel closed"),
         Err(_) => panic!("no market event within 5 s"),
     }
-}
-
-fn kline(symbol: &str, open_time: i64, close: &str, closed: bool) -> serde_json::Value {
-    json!({
-        "e": "kline", "E": open_time + 1000, "s": symbol,
-        "k": {"t": open_time, "T": open_time + 86_399_999, "s": symbol, "i": "1d", "f": 1, "L": 2,
-              "o": "100.0", "c": close, "h": "110.0", "l": "90.0", "v": "1234.5", "n": 2, "x": closed,
-              "q": "1.0", "V": "1.0", "Q": "1.0", "B": "0"}
-    })
 }
 
 async fn started(fake: &FakeBinance, ex: &bert::exchange::binance::BinanceExchange) -> mpsc::Receiver<MarketEvent> {

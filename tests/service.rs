@@ -10,7 +10,7 @@ mod fake_binance;
 mod fake_telegram;
 
 use bert_process::{Guard, bert, eventually, free_port, get, with_binance, with_telegram};
-use fake_binance::{API_KEY, Endpoint, FakeBinance, Fault, Push, SECRET};
+use fake_binance::{API_KEY, Endpoint, FakeBinance, Fault, Push, SECRET, kline};
 use fake_telegram::{FakeTelegram, TOKEN};
 use rust_decimal_macros::dec;
 use std::process::{Child, Command};
@@ -77,6 +77,18 @@ async fn bert_run_trades_from_the_chat_and_stops_cleanly_on_sigterm() {
     eventually("/performance and /chart answered", 30, || async {
         let sent = tg.sent_to(TRADER);
         sent.iter().any(|m| m.text.contains("No closed trades yet")) && sent.iter().any(|m| m.photo_bytes > 1000)
+    })
+    .await;
+
+    // BNB is not traded here, but its price is followed: the account's 2 BNB (and fees paid
+    // in BNB) are valued.
+    assert!(fake.ws_log().market_streams.contains(&"bnbusdt@kline_1d".to_string()));
+    let today = bert::domain::Timestamp::now().millis() / 86_400_000 * 86_400_000;
+    fake.push(Push::Kline("bnbusdt@kline_1d".into(), kline("BNBUSDT", today, "600", false)));
+    eventually("BNB valued in /balance", 30, || async {
+        tg.text(TRADER, TRADER, Some("en"), "/balance");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        tg.sent_to(TRADER).iter().any(|m| m.text.contains("BNB: 2 (≈ 1,200.00 USDT)"))
     })
     .await;
 

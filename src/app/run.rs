@@ -14,7 +14,7 @@ use super::config::{Config, ExchangeMode, LogFormat};
 use super::driver::{self, DriverParts, EngineHandle, Metrics, Recipients, SystemClock};
 use super::health;
 use super::patience::{PATIENCE, patiently};
-use crate::domain::Symbol;
+use crate::domain::{AssetCode, Symbol};
 use crate::engine::{Engine, Event};
 use crate::exchange::binance::{BinanceConfig, BinanceExchange, MarketEvent, Secret as BinanceSecret};
 use crate::exchange::paper::{PaperBook, PaperConfig, PaperExchange};
@@ -194,10 +194,12 @@ async fn serve<E: Exchange>(
         reconnected,
         shutdown.clone(),
     ));
-    // Market data: closed daily candles for Edge70, prices for P&L and the paper exchange.
+    // Market data: closed daily candles for Edge70, prices for P&L and the paper exchange, plus
+    // the price of BNB (fees paid in it are valued at it, and the low-BNB warning needs it).
     let (market_tx, market_rx) = mpsc::channel::<MarketEvent>(1024);
-    let market_task = market.start_market_stream(&known, "1d", market_tx);
-    tasks.spawn(forward_market_events(market_rx, handle.clone(), paper.clone(), shutdown.clone()));
+    let streamed = with_price_only(&known, config.settings.quote);
+    let market_task = market.start_market_stream(&streamed, "1d", market_tx);
+    tasks.spawn(forward_market_events(market_rx, handle.clone(), paper.clone(), known.clone(), shutdown.clone()));
     tasks.spawn(tick(handle.clone(), shutdown.clone()));
     let listener = tokio::net::TcpListener::bind(config.http_addr)
         .await
@@ -269,10 +271,26 @@ async fn serve<E: Exchange>(
     Ok(())
 }
 
+/// The symbols whose market stream Bert follows: the watched ones, and BNB in the quote asset
+/// when it is not one of them (only its price is used; see [`forward_market_events`]).
+fn with_price_only(watched: &[Symbol], quote: AssetCode) -> Vec<Symbol> {
+    let mut all = watched.to_vec();
+    if let Ok(bnb) = AssetCode::new("BNB")
+        && bnb != quote
+        && !watched.iter().any(|s| s.base == bnb)
+    {
+        all.push(Symbol::new(bnb, quote));
+    }
+    all
+}
+
+/// Market events into the engine (and the paper exchange). Candles of symbols that are not
+/// `watched` (BNB, followed for its price) are not the strategy's business and are dropped.
 async fn forward_market_events(
     mut rx: mpsc::Receiver<MarketEvent>,
     handle: EngineHandle,
     paper: Option<Arc<PaperExchange>>,
+    watched: Vec<Symbol>,
     stop: CancellationToken,
 ) {
     loop {
@@ -281,6 +299,7 @@ async fn forward_market_events(
             e = rx.recv() => match e { Some(e) => e, None => break },
         };
         let event = match e {
+            MarketEvent::Candle { symbol, .. } if !watched.contains(&symbol) => continue,
             MarketEvent::Candle { symbol, candle } => {
                 if let Some(paper) = &paper {
                     paper.on_candle(symbol, candle).await;
@@ -332,5 +351,25 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sym(base: &str, quote: &str) -> Symbol {
+        Symbol::new(AssetCode::new(base).unwrap(), AssetCode::new(quote).unwrap())
+    }
+
+    #[test]
+    fn bnb_is_followed_for_its_price_unless_already_watched_or_the_quote() {
+        let usdt = AssetCode::new("USDT").unwrap();
+        let watched = [sym("BTC", "USDT"), sym("ETH", "USDT")];
+        assert_eq!(with_price_only(&watched, usdt), [watched[0], watched[1], sym("BNB", "USDT")]);
+        let with_bnb = [sym("BTC", "USDT"), sym("BNB", "USDT")];
+        assert_eq!(with_price_only(&with_bnb, usdt), with_bnb);
+        let in_bnb = [sym("SOL", "BNB")];
+        assert_eq!(with_price_only(&in_bnb, AssetCode::new("BNB").unwrap()), in_bnb);
     }
 }

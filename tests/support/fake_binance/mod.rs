@@ -44,6 +44,17 @@ pub enum Push {
     Kline(String, serde_json::Value),
 }
 
+/// A daily kline stream payload for `symbol` (`closed`: the candle is final), as Binance sends
+/// it inside a combined-stream frame.
+pub fn kline(symbol: &str, open_time: i64, close: &str, closed: bool) -> serde_json::Value {
+    serde_json::json!({
+        "e": "kline", "E": open_time + 1000, "s": symbol,
+        "k": {"t": open_time, "T": open_time + 86_399_999, "s": symbol, "i": "1d", "f": 1, "L": 2,
+              "o": "100.0", "c": close, "h": "110.0", "l": "90.0", "v": "1234.5", "n": 2, "x": closed,
+              "q": "1.0", "V": "1.0", "Q": "1.0", "B": "0"}
+    })
+}
+
 /// An error answer to `userDataStream.subscribe.signature`.
 #[derive(Clone, Debug)]
 pub struct SubscribeRejection {
