@@ -72,7 +72,9 @@ impl Bert {
             .iter()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|v| v["fields"]["message"] == "reconciliation done")
-            .map(|v| (v["fields"]["ok"].as_bool().unwrap_or(false), v["fields"]["findings"].as_u64().unwrap_or(u64::MAX)))
+            .map(|v| {
+                (v["fields"]["ok"].as_bool().unwrap_or(false), v["fields"]["findings"].as_u64().unwrap_or(u64::MAX))
+            })
             .collect()
     }
 

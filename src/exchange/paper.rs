@@ -564,10 +564,7 @@ impl PaperExchange {
 
     /// [`Self::with_book`] for a request: a change that could not be saved is an unknown
     /// outcome (it happened here, but would not survive a restart), resolved by a query.
-    async fn request<T>(
-        &self,
-        f: impl FnOnce(&mut PaperBook) -> Result<T, ExchangeError>,
-    ) -> Result<T, ExchangeError> {
+    async fn request<T>(&self, f: impl FnOnce(&mut PaperBook) -> Result<T, ExchangeError>) -> Result<T, ExchangeError> {
         match self.with_book(f).await {
             (Ok(_), Some(e)) => Err(ExchangeError::Unknown { reason: format!("the paper book was not saved: {e}") }),
             (out, _) => out,
