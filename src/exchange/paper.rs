@@ -521,11 +521,6 @@ impl PaperExchange {
         PaperExchange { vault: Some(vault), ..PaperExchange::new(book) }
     }
 
-    /// The account as it stands (what the vault holds, once the call in hand has saved).
-    pub fn state(&self) -> PaperState {
-        self.book.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).state()
-    }
-
     /// Runs `f` on the book, saves the book if `f` changed it, then forwards the stream events
     /// it produced. The std mutex is held only for the synchronous simulation step, never across
     /// an await. Returns `f`'s output and, if the change could not be saved, why.
@@ -786,6 +781,68 @@ mod tests {
         let out = b.replace_stop(&new.client_id, &again, Timestamp(4)).unwrap();
         assert!(matches!(out, ReplaceOutcome::CanceledOnly { code: -2010, .. }), "{out:?}");
         assert!(b.open_orders(None, Timestamp(4)).is_empty());
+    }
+
+    /// Records every save; fails them while `fail` is set.
+    #[derive(Default)]
+    struct Recorder {
+        saved: Mutex<Vec<PaperState>>,
+        fail: std::sync::atomic::AtomicBool,
+    }
+
+    impl PaperVault for Recorder {
+        fn save(&self, state: &PaperState) -> Result<(), String> {
+            if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err("disk full".into());
+            }
+            self.saved.lock().unwrap().push(state.clone());
+            Ok(())
+        }
+    }
+
+    /// The wrapper saves every change before the caller or the stream hears of it, saves
+    /// nothing for a price that changed nothing, and calls a change it could not save an
+    /// unknown outcome.
+    #[tokio::test]
+    async fn persistent_exchange_saves_each_change_before_answering() {
+        let vault = Arc::new(Recorder::default());
+        let mut b = book();
+        b.deposit(btc().base, dec!(1));
+        let ex = PaperExchange::persistent(b, vault.clone());
+        let (tx, mut rx) = mpsc::channel(64);
+        ex.start_user_stream(tx).await.unwrap();
+        assert_eq!(rx.recv().await, Some(ExchangeEvent::StreamUp));
+        let saves = || vault.saved.lock().unwrap().clone();
+
+        let stop =
+            order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(72)), Some(dec!(90)));
+        assert_eq!(ex.place(&stop).await.unwrap().status, OrderStatus::New);
+        assert_eq!(saves().len(), 1, "saved before the answer");
+        assert_eq!(saves()[0].open_orders(), 1);
+        assert!(rx.try_recv().is_ok(), "the stream hears of it after the save");
+
+        // A price above the stop changes nothing: nothing to save. Reads save nothing either.
+        ex.set_price(btc(), dec!(95)).await;
+        ex.query(btc(), &stop.client_id).await.unwrap();
+        ex.balances().await.unwrap();
+        assert_eq!(saves().len(), 1);
+        // A refused order changes nothing.
+        let mut again = stop.clone();
+        again.client_id = ClientOrderId::derive("t", PositionId(2), OrderRole::Stop, 1);
+        assert!(matches!(ex.place(&again).await, Err(ExchangeError::Rejected { .. })));
+        assert_eq!(saves().len(), 1);
+
+        // The price falls through the stop: the fill is saved.
+        ex.set_price(btc(), dec!(89)).await;
+        assert_eq!(saves().len(), 2);
+        assert_eq!(saves()[1].open_orders(), 0);
+
+        // A change that cannot be saved is reported as an unknown outcome.
+        vault.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+        let buy = order(OrderRole::Entry, OrderKind::LimitIoc, Side::Buy, dec!(1), Some(dec!(90)), None);
+        let mut buy = buy;
+        buy.client_id = ClientOrderId::derive("t", PositionId(3), OrderRole::Entry, 1);
+        assert!(matches!(ex.place(&buy).await, Err(ExchangeError::Unknown { .. })));
     }
 
     #[test]
