@@ -117,6 +117,7 @@ reason-line = Reason: { $reason }
 stop-placed = Stop placed for { $qty } { $base }: it triggers at { $stop } and sells at no less than { $limit } { $quote }.
 stop-refused = The exchange refused the { $base } stop. Selling the position at market instead.
 stop-lost = The { $base } stop was cancelled or expired outside Bert. Placing a new one.
+stop-vanished = The exchange no longer knows the { $base } stop: the position had no protection. Placing a new stop.
 stop-fill = Stop hit: sold { $qty } { $base } at { $price } { $quote }.
 exit-preview-title = Exit { $base }?
 exit-preview-sell = Sell { $qty } { $base } at market.

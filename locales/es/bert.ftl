@@ -113,6 +113,7 @@ reason-line = Motivo: { $reason }
 stop-placed = Stop colocado para { $qty } { $base }: se activa en { $stop } y vende a no menos de { $limit } { $quote }.
 stop-refused = El exchange rechazó el stop de { $base }. En su lugar se vende la posición a mercado.
 stop-lost = El stop de { $base } se canceló o caducó fuera de Bert. Colocando uno nuevo.
+stop-vanished = El exchange ya no conoce el stop de { $base }: la posición estaba sin protección. Colocando un stop nuevo.
 stop-fill = Stop alcanzado: vendido { $qty } { $base } a { $price } { $quote }.
 exit-preview-title = ¿Salir de { $base }?
 exit-preview-sell = Vender { $qty } { $base } a mercado.

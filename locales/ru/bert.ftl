@@ -118,6 +118,7 @@ reason-line = Причина: { $reason }
 stop-placed = Стоп для { $qty } { $base } выставлен: срабатывает на { $stop } и продаёт не дешевле { $limit } { $quote }.
 stop-refused = Биржа отклонила стоп по { $base }. Вместо этого продаём позицию по рынку.
 stop-lost = Стоп по { $base } отменён или истёк не по воле Bert. Выставляем новый.
+stop-vanished = Биржа больше не знает стоп по { $base }: позиция осталась без защиты. Выставляем новый стоп.
 stop-fill = Сработал стоп: продано { $qty } { $base } по { $price } { $quote }.
 exit-preview-title = Выйти из { $base }?
 exit-preview-sell = Продать { $qty } { $base } по рынку.

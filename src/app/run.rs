@@ -5,7 +5,8 @@
 //! Start-up order matters for money: the store is opened first (a second instance stops here),
 //! the exchange is checked (clock, permissions: keys that can withdraw are refused on live),
 //! the engine is restored from the store and warmed up from candle history, and only then does
-//! anything that can trade start. Shutdown (SIGINT or SIGTERM) stops intake, lets the engine
+//! anything that can trade start. In paper mode the simulated account is restored from the same
+//! store (see `open_paper_book`), so its resting stops survive a restart. Shutdown (SIGINT or SIGTERM) stops intake, lets the engine
 //! finish the event in hand, gives the outbox a few seconds, and closes the database; open
 //! positions keep their exchange-side stops.
 
@@ -93,14 +94,33 @@ pub async fn run_until(config: Config, shutdown: CancellationToken) -> Result<()
             serve(config, store, symbols, binance, exchange, None, shutdown).await
         }
         ExchangeMode::Paper => {
-            let mut book = PaperBook::new(PaperConfig::default());
-            book.deposit(quote, Decimal::from(PAPER_CAPITAL));
+            let mut book = open_paper_book(&store, quote)?;
             let filters = patiently("exchange", PATIENCE, &shutdown, || binance.filters(&symbols)).await?;
             for (s, f) in filters {
                 book.list_symbol(s, f);
             }
-            let paper = Arc::new(PaperExchange::new(book));
+            let paper = Arc::new(PaperExchange::persistent(book, store.clone()));
             serve(config, store, symbols, binance, paper.clone(), Some(paper), shutdown).await
+        }
+    }
+}
+
+/// The paper account as the last run left it (its resting stops still protect the positions
+/// the engine restores), or a fresh one with [`PAPER_CAPITAL`], saved at once so that it is
+/// created only once.
+fn open_paper_book(store: &Store, quote: crate::domain::AssetCode) -> Result<PaperBook, AppError> {
+    let failed = |e: crate::store::StoreError| AppError::Failed(format!("cannot load the paper account: {e}"));
+    match store.paper_book().map_err(failed)? {
+        Some(state) => {
+            tracing::info!(open_orders = state.open_orders(), "paper account restored");
+            Ok(PaperBook::restore(PaperConfig::default(), state))
+        }
+        None => {
+            let mut book = PaperBook::new(PaperConfig::default());
+            book.deposit(quote, Decimal::from(PAPER_CAPITAL));
+            store.save_paper_book(&book.state()).map_err(failed)?;
+            tracing::info!(capital = PAPER_CAPITAL, %quote, "new paper account");
+            Ok(book)
         }
     }
 }
@@ -151,7 +171,8 @@ async fn serve<E: Exchange>(
     for (symbol, candles) in &history {
         engine.warm_up(*symbol, candles);
         if let (Some(paper), Some(last)) = (&paper, candles.last()) {
-            paper.on_candle(*symbol, *last).await;
+            // History predates the stops a restored paper account holds: it sets the price only.
+            paper.seed_candle(*symbol, *last).await;
         }
     }
     let filters = patiently("cannot read symbol filters", PATIENCE, &shutdown, || exchange.filters(&symbols)).await?;

@@ -47,6 +47,10 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The reason recorded on a stop the exchange no longer knew (see `on_stop_vanished`); it is
+/// kept with the order in the store and picks the alert when the stop is settled.
+const STOP_VANISHED: &str = "the exchange no longer knows this order";
+
 /// Why new entries are blocked by the circuit breaker (exits and stops keep working).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BreakerReason {
@@ -818,9 +822,14 @@ impl Engine {
                 self.dump(id, now, fx);
             }
             OrderRole::Stop => {
-                // Cancelled or expired outside Bert, or partly filled and then gone: protect
-                // what is left with a new stop.
-                fx.alert(Category::Warnings, Some(id), chat, Notice::StopLost { symbol, reason });
+                // Cancelled or expired outside Bert, or partly filled and then gone, or unknown
+                // to the exchange: protect what is left with a new stop.
+                let notice = if reason.as_deref() == Some(STOP_VANISHED) {
+                    Notice::StopVanished { symbol }
+                } else {
+                    Notice::StopLost { symbol, reason }
+                };
+                fx.alert(Category::Warnings, Some(id), chat, notice);
                 self.protect(id, now, fx);
             }
             OrderRole::Exit | OrderRole::Dump if dust => self.close_position(id, now, fx),
@@ -970,6 +979,46 @@ impl Engine {
         }
     }
 
+    /// A query answered "not found" for an order the exchange had acknowledged. For the stop
+    /// that protects an open position, once well past its placement (shortly after, "not
+    /// found" can mean "not visible yet"), that means the position has no protection: the stop
+    /// is taken as gone, the user told, and a new stop placed through the usual path (which
+    /// sells at market if stops keep disappearing). Anything else is left to the next pass.
+    ///
+    /// Why this is safe live: if the old stop did rest after all, it holds the coins, so the
+    /// exchange refuses the new stop (and the market sell behind it) for want of free balance;
+    /// no coins are sold twice.
+    fn on_stop_vanished(&mut self, cid: &ClientOrderId, now: Timestamp, fx: &mut Effects) {
+        let Some(order) = self.orders.get(cid) else { return };
+        let protects = self
+            .positions
+            .get(&order.position)
+            .is_some_and(|p| p.status == PositionStatus::Open && p.stop.as_ref().is_some_and(|s| &s.client_id == cid));
+        let settled_in = now.since(order.created_at.max(order.updated_at));
+        if order.role != OrderRole::Stop
+            || !order.is_open()
+            || order.cancel_requested
+            || !protects
+            || self.in_stop_move(order.position, cid)
+            || settled_in < self.settings.query_grace_ms
+        {
+            return;
+        }
+        tracing::warn!(client_id = %cid, "the exchange does not know the resting stop; protecting again");
+        let report = OrderReport {
+            symbol: order.symbol,
+            client_id: cid.clone(),
+            exchange_id: order.exchange_id,
+            status: OrderStatus::Expired,
+            cum_qty: order.executed_qty,
+            cum_quote: order.executed_quote,
+            fill: None,
+            reason: Some(STOP_VANISHED.to_string()),
+            time: now,
+        };
+        self.on_report(&report, now, fx);
+    }
+
     /// The order is known not to exist on the exchange.
     fn reject(&mut self, cid: &ClientOrderId, reason: String, now: Timestamp, fx: &mut Effects) {
         let Some(order) = self.orders.get(cid) else { return };
@@ -1053,6 +1102,7 @@ impl Engine {
                 let moving = self.orders.get(cid).is_some_and(|o| self.in_stop_move(o.position, cid));
                 let Some(order) = self.orders.get_mut(cid) else { return };
                 if order.status != OrderStatus::PendingNew {
+                    self.on_stop_vanished(cid, now, fx);
                     return;
                 }
                 if now.since(order.created_at) < grace {

@@ -213,6 +213,11 @@ pub enum Notice {
         symbol: Symbol,
         reason: Option<String>,
     },
+    /// The exchange no longer knows a stop Bert saw resting (a query answered "not found" well
+    /// after its placement); a new one is being placed.
+    StopVanished {
+        symbol: Symbol,
+    },
     StopFill {
         symbol: Symbol,
         qty: Decimal,
@@ -330,6 +335,7 @@ impl Notice {
             Notice::Unprotected { .. }
                 | Notice::StopRefused { .. }
                 | Notice::StopLost { .. }
+                | Notice::StopVanished { .. }
                 | Notice::ExitFailed { .. }
         )
     }

@@ -382,6 +382,68 @@ fn entry_not_found_after_grace_fails_but_a_stop_is_sent_again_with_the_same_id()
     assert_eq!(again[0].client_id, stop.client_id, "same intent, same id");
 }
 
+/// A stop the exchange acknowledged, that a later query says the exchange does not know (a
+/// paper account lost in a restart, an order gone without a report): shortly after placement
+/// that is "not visible yet" and changes nothing; well after, the stop is taken as gone, the
+/// user is told, and a new stop protects the position.
+#[test]
+fn a_resting_stop_the_exchange_no_longer_knows_is_replaced_and_alerted() {
+    let mut e = engine();
+    let stop = enter_filled(&mut e);
+    e.process(&report(&stop, OrderStatus::New, dec!(0), None), t(4));
+    let not_found = |e: &mut Engine, at: Timestamp| {
+        e.process(&Event::Queried { client_id: stop.client_id.clone(), result: Err(ExchangeError::NotFound) }, at)
+    };
+
+    // Within the grace after placement: nothing happens.
+    let fx = not_found(&mut e, t(30_000));
+    assert!(fx.requests.is_empty() && fx.messages.is_empty(), "{fx:?}");
+    assert_eq!(e.position(btc()).and_then(|p| p.stop.as_ref()).map(|s| &s.client_id), Some(&stop.client_id));
+
+    // Well after: alerted once (the alert that demands action), and protected again.
+    let fx = not_found(&mut e, t(120_000));
+    let alerts: Vec<_> = notices(&fx).into_iter().filter(|n| matches!(n, Notice::StopVanished { .. })).collect();
+    assert_eq!(alerts, vec![&Notice::StopVanished { symbol: btc() }]);
+    assert!(alerts[0].demands_action());
+    assert!(!notices(&fx).iter().any(|n| matches!(n, Notice::StopLost { .. } | Notice::StopRefused { .. })));
+    let again = placed(&fx);
+    assert_eq!(again.len(), 1, "{fx:?}");
+    let new_stop = &again[0];
+    assert_ne!(new_stop.client_id, stop.client_id, "a new order, not the lost one again");
+    assert_eq!((new_stop.role, new_stop.kind, new_stop.side), (OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell));
+    assert_eq!((new_stop.quantity, new_stop.stop_price), (stop.quantity, stop.stop_price));
+    // The lost stop is recorded as gone, with why, in the same effects.
+    assert!(fx.writes.iter().any(|w| matches!(w, Write::Order(o)
+        if o.client_id == stop.client_id && o.status == OrderStatus::Expired && o.reason.as_deref() == Some(STOP_VANISHED))));
+    let pos = e.position(btc()).unwrap();
+    assert_eq!(
+        (pos.status, pos.stop.as_ref().map(|s| &s.client_id)),
+        (PositionStatus::Open, Some(&new_stop.client_id))
+    );
+
+    // The old id answering "not found" again changes nothing more.
+    let fx = not_found(&mut e, t(180_000));
+    assert!(fx.requests.is_empty() && fx.messages.is_empty(), "{fx:?}");
+    // The new stop is acknowledged as any other.
+    let fx = e.process(&report(new_stop, OrderStatus::New, dec!(0), None), t(180_001));
+    assert!(matches!(notices(&fx)[..], [Notice::StopPlaced { .. }]));
+}
+
+/// While an exit is cancelling the stop, "not found" for it is the exit's business: no new stop.
+#[test]
+fn a_stop_being_cancelled_for_an_exit_is_not_replaced_when_not_found() {
+    let mut e = engine();
+    let stop = enter_filled(&mut e);
+    e.process(&report(&stop, OrderStatus::New, dec!(0), None), t(4));
+    cmd(&mut e, Command::Exit(btc()), t(5));
+    let fx = e.process(
+        &Event::Queried { client_id: stop.client_id.clone(), result: Err(ExchangeError::NotFound) },
+        t(120_000),
+    );
+    assert!(!notices(&fx).iter().any(|n| matches!(n, Notice::StopVanished { .. })), "{fx:?}");
+    assert!(!placed(&fx).iter().any(|o| o.role == OrderRole::Stop), "{fx:?}");
+}
+
 #[test]
 fn breaker_opens_on_failures_and_stream_silence_and_closes_after_reconciliation() {
     let mut e = engine();

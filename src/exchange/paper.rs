@@ -14,8 +14,15 @@
 //! * Orders are checked against the symbol's filters and the balances, with Binance's error
 //!   codes and messages, so the engine meets the same refusals it would live.
 //!
-//! [`PaperBook`] is synchronous (the backtest drives it directly, millions of candles a second);
-//! [`PaperExchange`] wraps it for the async [`Exchange`] trait used by `bert run` in paper mode.
+//! [`PaperBook`] is synchronous (the backtest drives it directly, millions of candles a second)
+//! and knows nothing of storage; [`PaperExchange`] wraps it for the async [`Exchange`] trait
+//! used by `bert run` in paper mode.
+//!
+//! Durability: a simulated exchange is still an exchange, so in `bert run` its account (orders,
+//! balances, trades, id counters: a [`PaperState`]) outlives a restart. The wrapper saves the
+//! book through a [`PaperVault`] after every change and before the caller hears the answer or
+//! the stream event, so an order it acknowledged is on disk first, as on a real exchange. Prices,
+//! candles and filters are market data, read again at start.
 
 use super::{Exchange, ExchangeError, ExchangeEvent, ReplaceOutcome};
 use crate::domain::{
@@ -26,7 +33,7 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// Simulation parameters.
@@ -44,7 +51,7 @@ impl Default for PaperConfig {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct PaperOrder {
     order: Order,
     exchange_id: u64,
@@ -73,6 +80,36 @@ pub struct PaperBook {
     max_fill: HashMap<Symbol, Decimal>,
     next_order_id: u64,
     next_trade_id: u64,
+    /// Bumped by every change to the account (see [`PaperBook::revision`]).
+    revision: u64,
+}
+
+/// What of a [`PaperBook`] must survive a restart: the account, not the market. Opaque outside
+/// this module; the store keeps it as one record.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PaperState {
+    balances: Vec<Balance>,
+    /// Every order ever placed (queries of old orders must still answer), by exchange id.
+    orders: Vec<PaperOrder>,
+    trades: Vec<Trade>,
+    next_order_id: u64,
+    next_trade_id: u64,
+}
+
+impl PaperState {
+    /// Orders not yet final, for logs and tests.
+    pub fn open_orders(&self) -> usize {
+        self.orders.iter().filter(|o| !o.status.is_terminal()).count()
+    }
+
+    pub fn balances(&self) -> &[Balance] {
+        &self.balances
+    }
+}
+
+/// Where [`PaperExchange`] saves its book. `save` must be durable when it returns.
+pub trait PaperVault: Send + Sync + 'static {
+    fn save(&self, state: &PaperState) -> Result<(), String>;
 }
 
 fn rejected(code: i64, reason: &str) -> ExchangeError {
@@ -84,7 +121,47 @@ impl PaperBook {
         PaperBook { config, next_order_id: 1, next_trade_id: 1, ..Default::default() }
     }
 
+    /// A book holding `state` (from [`PaperBook::state`]), with no prices, candles or listed
+    /// symbols yet.
+    pub fn restore(config: PaperConfig, state: PaperState) -> Self {
+        let mut book = PaperBook::new(config);
+        book.next_order_id = state.next_order_id;
+        book.next_trade_id = state.next_trade_id;
+        book.trades = state.trades;
+        book.balances = state.balances.into_iter().map(|b| (b.asset, b)).collect();
+        for po in state.orders {
+            let cid = po.order.client_id.clone();
+            book.by_exchange_id.insert(po.exchange_id, cid.clone());
+            // The state lists orders by exchange id, so stops trigger in placement order as before.
+            if po.order.kind == OrderKind::StopLossLimit && !po.status.is_terminal() {
+                book.resting.entry(po.order.symbol).or_default().push(cid.clone());
+            }
+            book.orders.insert(cid, po);
+        }
+        book
+    }
+
+    /// The account, to be saved and given back to [`PaperBook::restore`].
+    pub fn state(&self) -> PaperState {
+        let mut orders: Vec<PaperOrder> = self.orders.values().cloned().collect();
+        orders.sort_by_key(|o| o.exchange_id);
+        PaperState {
+            balances: self.balances.values().copied().collect(),
+            orders,
+            trades: self.trades.clone(),
+            next_order_id: self.next_order_id,
+            next_trade_id: self.next_trade_id,
+        }
+    }
+
+    /// Changes whenever the account (orders, balances, trades) changes; a price that moved
+    /// nothing leaves it alone, so the wrapper saves only what changed.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
     pub fn deposit(&mut self, asset: AssetCode, amount: Decimal) {
+        self.revision += 1;
         let b = self.balances.entry(asset).or_insert(Balance { asset, free: Decimal::ZERO, locked: Decimal::ZERO });
         b.free += amount;
     }
@@ -129,6 +206,14 @@ impl PaperBook {
     pub fn set_price(&mut self, symbol: Symbol, price: Decimal, now: Timestamp) {
         self.prices.insert(symbol, price);
         self.trigger_stops(symbol, price, price, price, now);
+    }
+
+    /// A candle from history (the warm-up at start): the touch becomes its close, and nothing
+    /// triggers. Its range lies before the orders now resting (a restored stop may have been
+    /// placed after that candle's low), so it must not fill them.
+    pub fn seed_candle(&mut self, symbol: Symbol, candle: &Candle) {
+        self.prices.insert(symbol, candle.close);
+        self.candles.entry(symbol).or_default().push(*candle);
     }
 
     /// A closed candle: stops that its range reached trigger, then the touch becomes its close.
@@ -190,6 +275,7 @@ impl PaperBook {
     /// Executes `qty` of an order at `price`: balances, fee, trade record, stream events.
     fn fill(&mut self, cid: &ClientOrderId, qty: Decimal, price: Decimal, now: Timestamp) {
         let fee_pct = self.config.fee_pct;
+        self.revision += 1;
         let trade_id = self.next_trade_id;
         self.next_trade_id += 1;
         let Some(po) = self.orders.get(cid) else { return };
@@ -275,6 +361,7 @@ impl PaperBook {
 
         let exchange_id = self.next_order_id;
         self.next_order_id += 1;
+        self.revision += 1;
         let po = PaperOrder {
             order: order.clone(),
             exchange_id,
@@ -325,6 +412,7 @@ impl PaperBook {
             return;
         }
         po.status = OrderStatus::Expired;
+        self.revision += 1;
         let po = po.clone();
         self.events.push(ExchangeEvent::Order(self.report(&po, None, now)));
     }
@@ -342,6 +430,7 @@ impl PaperBook {
             return Err(ExchangeError::NotFound); // Binance: -2011 Unknown order sent.
         }
         po.status = OrderStatus::Canceled;
+        self.revision += 1;
         let left = po.order.quantity - po.cum_qty;
         let (side, kind) = (po.order.side, po.order.kind);
         let po = po.clone();
@@ -415,21 +504,48 @@ impl PaperBook {
 pub struct PaperExchange {
     book: Mutex<PaperBook>,
     sink: Mutex<Option<mpsc::Sender<ExchangeEvent>>>,
+    vault: Option<Arc<dyn PaperVault>>,
+    /// One change at a time from mutation to saved: without it two calls could save their
+    /// states in the opposite order and leave the older one on disk.
+    turn: tokio::sync::Mutex<()>,
 }
 
 impl PaperExchange {
+    /// A book that lives in memory only (tests, tools).
     pub fn new(book: PaperBook) -> Self {
-        PaperExchange { book: Mutex::new(book), sink: Mutex::new(None) }
+        PaperExchange { book: Mutex::new(book), sink: Mutex::new(None), vault: None, turn: tokio::sync::Mutex::new(()) }
     }
 
-    /// Runs `f` on the book and forwards the stream events it produced. The std mutex is held
-    /// only for the synchronous simulation step, never across an await.
-    async fn with_book<T>(&self, f: impl FnOnce(&mut PaperBook) -> T) -> T {
-        let (out, events) = {
+    /// A book saved to `vault` after every change, before anyone hears of the change.
+    pub fn persistent(book: PaperBook, vault: Arc<dyn PaperVault>) -> Self {
+        PaperExchange { vault: Some(vault), ..PaperExchange::new(book) }
+    }
+
+    /// Runs `f` on the book, saves the book if `f` changed it, then forwards the stream events
+    /// it produced. The std mutex is held only for the synchronous simulation step, never across
+    /// an await. Returns `f`'s output and, if the change could not be saved, why.
+    async fn with_book<T>(&self, f: impl FnOnce(&mut PaperBook) -> T) -> (T, Option<String>) {
+        let turn = self.turn.lock().await;
+        let (out, events, changed) = {
             let mut book = self.book.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let before = book.revision();
             let out = f(&mut book);
-            (out, book.drain_events())
+            let changed = (self.vault.is_some() && book.revision() != before).then(|| book.state());
+            (out, book.drain_events(), changed)
         };
+        let mut unsaved = None;
+        if let (Some(vault), Some(state)) = (&self.vault, changed) {
+            // The vault fsyncs: off the async workers.
+            let vault = vault.clone();
+            let saved = tokio::task::spawn_blocking(move || vault.save(&state))
+                .await
+                .unwrap_or_else(|e| Err(format!("the save task failed: {e}")));
+            if let Err(e) = saved {
+                tracing::error!(error = %e, "the paper exchange could not save its book");
+                unsaved = Some(e);
+            }
+        }
+        drop(turn);
         let sink = self.sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         if let Some(sink) = sink {
             for e in events {
@@ -438,53 +554,72 @@ impl PaperExchange {
                 }
             }
         }
-        out
+        (out, unsaved)
+    }
+
+    /// [`Self::with_book`] for a request: a change that could not be saved is an unknown
+    /// outcome (it happened here, but would not survive a restart), resolved by a query.
+    async fn request<T>(&self, f: impl FnOnce(&mut PaperBook) -> Result<T, ExchangeError>) -> Result<T, ExchangeError> {
+        match self.with_book(f).await {
+            (Ok(_), Some(e)) => Err(ExchangeError::Unknown { reason: format!("the paper book was not saved: {e}") }),
+            (out, _) => out,
+        }
+    }
+
+    /// Reads the book (no change, nothing to save).
+    async fn read<T>(&self, f: impl FnOnce(&mut PaperBook) -> T) -> T {
+        self.with_book(f).await.0
     }
 
     pub async fn set_price(&self, symbol: Symbol, price: Decimal) {
-        self.with_book(|b| b.set_price(symbol, price, Timestamp::now())).await
+        self.with_book(|b| b.set_price(symbol, price, Timestamp::now())).await;
     }
 
     pub async fn on_candle(&self, symbol: Symbol, candle: Candle) {
-        self.with_book(|b| b.on_candle(symbol, &candle, Timestamp::now())).await
+        self.with_book(|b| b.on_candle(symbol, &candle, Timestamp::now())).await;
+    }
+
+    /// A history candle at start ([`PaperBook::seed_candle`]): sets the touch, fills nothing.
+    pub async fn seed_candle(&self, symbol: Symbol, candle: Candle) {
+        self.with_book(|b| b.seed_candle(symbol, &candle)).await;
     }
 }
 
 impl Exchange for PaperExchange {
     async fn place(&self, order: &Order) -> Result<OrderReport, ExchangeError> {
-        self.with_book(|b| b.place(order, Timestamp::now())).await
+        self.request(|b| b.place(order, Timestamp::now())).await
     }
 
     async fn cancel(&self, symbol: Symbol, client_id: &ClientOrderId) -> Result<OrderReport, ExchangeError> {
-        self.with_book(|b| b.cancel(symbol, client_id, Timestamp::now())).await
+        self.request(|b| b.cancel(symbol, client_id, Timestamp::now())).await
     }
 
     async fn replace_stop(&self, old: &ClientOrderId, new: &Order) -> Result<ReplaceOutcome, ExchangeError> {
-        self.with_book(|b| b.replace_stop(old, new, Timestamp::now())).await
+        self.request(|b| b.replace_stop(old, new, Timestamp::now())).await
     }
 
     async fn query(&self, symbol: Symbol, client_id: &ClientOrderId) -> Result<OrderReport, ExchangeError> {
-        self.with_book(|b| b.query(symbol, client_id, Timestamp::now())).await
+        self.read(|b| b.query(symbol, client_id, Timestamp::now())).await
     }
 
     async fn open_orders(&self, symbol: Option<Symbol>) -> Result<Vec<OrderReport>, ExchangeError> {
-        Ok(self.with_book(|b| b.open_orders(symbol, Timestamp::now())).await)
+        Ok(self.read(|b| b.open_orders(symbol, Timestamp::now())).await)
     }
 
     async fn trades(&self, symbol: Symbol, order_id: u64) -> Result<Vec<Trade>, ExchangeError> {
-        Ok(self.with_book(|b| b.trades(symbol, order_id)).await)
+        Ok(self.read(|b| b.trades(symbol, order_id)).await)
     }
 
     async fn balances(&self) -> Result<Vec<Balance>, ExchangeError> {
-        Ok(self.with_book(|b| b.balances()).await)
+        Ok(self.read(|b| b.balances()).await)
     }
 
     async fn filters(&self, symbols: &[Symbol]) -> Result<Vec<(Symbol, SymbolFilters)>, ExchangeError> {
-        Ok(self.with_book(|b| symbols.iter().filter_map(|s| b.filters_of(*s).map(|f| (*s, f.clone()))).collect()).await)
+        Ok(self.read(|b| symbols.iter().filter_map(|s| b.filters_of(*s).map(|f| (*s, f.clone()))).collect()).await)
     }
 
     async fn daily_candles(&self, symbol: Symbol, limit: usize) -> Result<Vec<Candle>, ExchangeError> {
-        Ok(self.with_book(|b| b.daily_candles(symbol, limit)).await)
+        Ok(self.read(|b| b.daily_candles(symbol, limit)).await)
     }
 
     async fn start_user_stream(&self, sink: mpsc::Sender<ExchangeEvent>) -> Result<(), ExchangeError> {
@@ -646,6 +781,68 @@ mod tests {
         let out = b.replace_stop(&new.client_id, &again, Timestamp(4)).unwrap();
         assert!(matches!(out, ReplaceOutcome::CanceledOnly { code: -2010, .. }), "{out:?}");
         assert!(b.open_orders(None, Timestamp(4)).is_empty());
+    }
+
+    /// Records every save; fails them while `fail` is set.
+    #[derive(Default)]
+    struct Recorder {
+        saved: Mutex<Vec<PaperState>>,
+        fail: std::sync::atomic::AtomicBool,
+    }
+
+    impl PaperVault for Recorder {
+        fn save(&self, state: &PaperState) -> Result<(), String> {
+            if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err("disk full".into());
+            }
+            self.saved.lock().unwrap().push(state.clone());
+            Ok(())
+        }
+    }
+
+    /// The wrapper saves every change before the caller or the stream hears of it, saves
+    /// nothing for a price that changed nothing, and calls a change it could not save an
+    /// unknown outcome.
+    #[tokio::test]
+    async fn persistent_exchange_saves_each_change_before_answering() {
+        let vault = Arc::new(Recorder::default());
+        let mut b = book();
+        b.deposit(btc().base, dec!(1));
+        let ex = PaperExchange::persistent(b, vault.clone());
+        let (tx, mut rx) = mpsc::channel(64);
+        ex.start_user_stream(tx).await.unwrap();
+        assert_eq!(rx.recv().await, Some(ExchangeEvent::StreamUp));
+        let saves = || vault.saved.lock().unwrap().clone();
+
+        let stop =
+            order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(72)), Some(dec!(90)));
+        assert_eq!(ex.place(&stop).await.unwrap().status, OrderStatus::New);
+        assert_eq!(saves().len(), 1, "saved before the answer");
+        assert_eq!(saves()[0].open_orders(), 1);
+        assert!(rx.try_recv().is_ok(), "the stream hears of it after the save");
+
+        // A price above the stop changes nothing: nothing to save. Reads save nothing either.
+        ex.set_price(btc(), dec!(95)).await;
+        ex.query(btc(), &stop.client_id).await.unwrap();
+        ex.balances().await.unwrap();
+        assert_eq!(saves().len(), 1);
+        // A refused order changes nothing.
+        let mut again = stop.clone();
+        again.client_id = ClientOrderId::derive("t", PositionId(2), OrderRole::Stop, 1);
+        assert!(matches!(ex.place(&again).await, Err(ExchangeError::Rejected { .. })));
+        assert_eq!(saves().len(), 1);
+
+        // The price falls through the stop: the fill is saved.
+        ex.set_price(btc(), dec!(89)).await;
+        assert_eq!(saves().len(), 2);
+        assert_eq!(saves()[1].open_orders(), 0);
+
+        // A change that cannot be saved is reported as an unknown outcome.
+        vault.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+        let buy = order(OrderRole::Entry, OrderKind::LimitIoc, Side::Buy, dec!(1), Some(dec!(90)), None);
+        let mut buy = buy;
+        buy.client_id = ClientOrderId::derive("t", PositionId(3), OrderRole::Entry, 1);
+        assert!(matches!(ex.place(&buy).await, Err(ExchangeError::Unknown { .. })));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::StoreError;
 use super::codec;
 use super::tables::{
     CHATS, CLOSED_TRADES, DEAD_LETTERS, FILLS_SEEN, INSTANCE_TAG_KEY, JOURNAL, META, META_RECORDS, ORDERS, OUTBOX,
-    POSITIONS, SCHEMA_VERSION_KEY, STRATEGY_STATE,
+    PAPER, POSITIONS, SCHEMA_VERSION_KEY, STRATEGY_STATE,
 };
 use redb::{ReadableTable, WriteTransaction};
 use std::hash::{BuildHasher, Hasher};
@@ -24,7 +24,7 @@ use std::path::Path;
 pub(super) type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 
 /// `MIGRATIONS[n]` upgrades version `n` to `n + 1`.
-pub(super) const MIGRATIONS: &[Migration] = &[v0_to_v1];
+pub(super) const MIGRATIONS: &[Migration] = &[v0_to_v1, v1_to_v2];
 
 /// The schema version this Bert writes and reads.
 pub const SCHEMA_VERSION: u64 = MIGRATIONS.len() as u64;
@@ -64,6 +64,13 @@ pub(super) fn v0_to_v1(txn: &WriteTransaction) -> Result<(), StoreError> {
         let tag = codec::encode("instance tag", &generate_tag())?;
         records.insert(INSTANCE_TAG_KEY, tag.as_slice())?;
     }
+    Ok(())
+}
+
+/// Version 2: the paper exchange's account has a table (empty until paper mode first runs; a
+/// database that ran paper mode before this version starts a fresh paper account).
+pub(super) fn v1_to_v2(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(PAPER)?;
     Ok(())
 }
 

@@ -17,7 +17,8 @@
 //!   that does not decode is [`StoreError::Corrupt`] naming its table and key.
 //!
 //! Layout: `tables.rs` (every table and key format), `codec.rs` (the envelope), `records.rs`
-//! (journal, outbox and chat records), `migrate.rs` (schema versions, instance tag).
+//! (journal, outbox and chat records), `migrate.rs` (schema versions, instance tag). Besides the
+//! engine's state it keeps the paper exchange's account ([`Store::paper_book`]) for paper mode.
 //!
 //! The calls are synchronous and each may fsync: the application runs them on a dedicated
 //! thread or in `spawn_blocking`, never on an async worker. `Store` is `Send + Sync`; share it
@@ -35,6 +36,7 @@ pub use records::{Button, ChatSettings, DeadLetter, JournalEntry, OutboxBody, Ou
 
 use crate::domain::{ClosedTrade, Order, Position, PositionId, Timestamp};
 use crate::engine::{Effects, EngineMeta, Event, Outgoing, Snapshot, Write};
+use crate::exchange::paper::{PaperState, PaperVault};
 use crate::strategy::edge70::Direction;
 use records::{JournalEntryRef, JournalLine};
 use redb::{
@@ -560,6 +562,28 @@ impl Store {
         Ok(out)
     }
 
+    // ----- the paper exchange ------------------------------------------------------------------
+
+    /// The paper exchange's account as last saved; `None` if paper mode never ran on this
+    /// database.
+    pub fn paper_book(&self) -> Result<Option<PaperState>, StoreError> {
+        let txn = self.db.begin_read()?;
+        match txn.open_table(PAPER)?.get(PAPER_BOOK_KEY)? {
+            Some(v) => Ok(Some(codec::decode(PAPER.name(), &PAPER_BOOK_KEY, v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Saves the paper exchange's account, durably, in a transaction of its own: the paper
+    /// exchange stands for a separate system, whose state is not part of an engine event.
+    pub fn save_paper_book(&self, state: &PaperState) -> Result<(), StoreError> {
+        let bytes = codec::encode("paper book", state)?;
+        let txn = self.begin_write()?;
+        txn.open_table(PAPER)?.insert(PAPER_BOOK_KEY, bytes.as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+
     // ----- chats ------------------------------------------------------------------------------
 
     /// Telegram moved chat `old` to `new` (`migrate_to_chat_id`): in one transaction, every
@@ -816,6 +840,12 @@ impl<'t> Queue<'t> {
             self.meta.insert(OUTBOX_NEXT_KEY, self.next)?;
         }
         Ok(())
+    }
+}
+
+impl PaperVault for Store {
+    fn save(&self, state: &PaperState) -> Result<(), String> {
+        self.save_paper_book(state).map_err(|e| e.to_string())
     }
 }
 

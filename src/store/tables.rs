@@ -30,6 +30,7 @@ mod defs {
     pub const CHATS: TableDefinition<i64, &[u8]> = TableDefinition::new("chats_v1");                    // Telegram chat id → ChatSettings
     pub const STRATEGY_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("strategy_state_v1"); // "BASE/QUOTE" → Direction
     pub const CLOSED_TRADES: TableDefinition<u64, &[u8]> = TableDefinition::new("closed_trades_v1");    // seq (from 1, append only) → ClosedTrade
+    pub const PAPER: TableDefinition<&str, &[u8]> = TableDefinition::new("paper_v1");                   // "book" → PaperState (paper mode's simulated account; schema v2)
 }
 
 pub use defs::*;
@@ -44,6 +45,9 @@ pub const OUTBOX_NEXT_KEY: &str = "outbox_next";
 pub const INSTANCE_TAG_KEY: &str = "instance_tag";
 /// `META_RECORDS` key of the engine's persistent flags (`EngineMeta`).
 pub const ENGINE_META_KEY: &str = "engine_meta";
+
+/// `PAPER` key of the paper exchange's account (`PaperState`).
+pub const PAPER_BOOK_KEY: &str = "book";
 
 /// `BASE/QUOTE`, the form symbols take in keys. Unlike `BTCUSDT` it splits back unambiguously.
 pub fn symbol_key(symbol: Symbol) -> String {
