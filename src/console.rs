@@ -474,7 +474,8 @@ mod tests {
         assert!(text.contains("Commands you can use"));
         // End of input ends the loop too.
         let mut output = Vec::new();
-        let result: Result<(), io::Error> = run_prompt("/id".as_bytes(), &mut output, &mut console, None, |_| Ok(Vec::new()));
+        let result: Result<(), io::Error> =
+            run_prompt("/id".as_bytes(), &mut output, &mut console, None, |_| Ok(Vec::new()));
         assert!(result.is_ok());
         // The driver's error ends it as well.
         let result: Result<(), io::Error> =

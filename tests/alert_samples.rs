@@ -12,6 +12,7 @@
 //! labels), so a sample that drifts from the renderer fails here.
 
 use bert::chat::render::{Mode, render};
+use bert::chat::views::{alerts_buttons, alerts_text, performance_text};
 use bert::domain::{
     AssetCode, Balance, Fill, Order, OrderReport, OrderRole, OrderStatus, Symbol, SymbolFilters, Timestamp,
 };
@@ -19,11 +20,10 @@ use bert::engine::{
     BreakerReason, Command, Effects, Engine, Event, Finding, Notice, PortfolioNotice, Request, Requester, Settings,
     UnexplainedBalance,
 };
-use bert::strategy::edge70::{Direction, SignalKind};
 use bert::exchange::{ExchangeError, ExchangeEvent};
 use bert::i18n::Lang;
 use bert::store::ChatSettings;
-use bert::chat::views::{alerts_buttons, alerts_text, performance_text};
+use bert::strategy::edge70::{Direction, SignalKind};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
@@ -410,7 +410,8 @@ fn check_readme(samples: &[Sample]) {
             i += 1;
             continue;
         }
-        let name = i.checked_sub(1).and_then(|p| lines[p].strip_prefix("<!-- sample: ")).and_then(|r| r.strip_suffix(" -->"));
+        let name =
+            i.checked_sub(1).and_then(|p| lines[p].strip_prefix("<!-- sample: ")).and_then(|r| r.strip_suffix(" -->"));
         let end = i + 1 + lines[i + 1..].iter().position(|l| *l == "```").expect("every block is closed");
         let block = lines[i + 1..end].join("\n");
         let after = lines.get(end + 1).copied().unwrap_or("");

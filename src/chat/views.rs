@@ -251,7 +251,13 @@ pub fn chart_data(trades: &[ClosedTrade], portfolio: Option<Decimal>, open_pnl: 
 }
 
 /// The caption under the chart: the portfolio now, or that there is nothing to draw yet.
-pub fn chart_caption(trades: &[ClosedTrade], portfolio: Option<Decimal>, quote: &str, lang: Lang, mode: Mode) -> String {
+pub fn chart_caption(
+    trades: &[ClosedTrade],
+    portfolio: Option<Decimal>,
+    quote: &str,
+    lang: Lang,
+    mode: Mode,
+) -> String {
     let m = Marks { lang, mode };
     if trades.is_empty() {
         return m.t("chart-caption-empty", &[]);
@@ -300,7 +306,9 @@ pub fn performance_text(trades: &[ClosedTrade], start: Option<Decimal>, quote: &
             &[("amount", money(s.max_drawdown)), ("quote", q()), ("pct", pct(s.max_drawdown_pct, false))],
         ),
         // A percentage of a peak *profit* would mislead: money only.
-        CurveSource::CumulativePnl => m.t("stats-drawdown-amount", &[("amount", money(s.max_drawdown)), ("quote", q())]),
+        CurveSource::CumulativePnl => {
+            m.t("stats-drawdown-amount", &[("amount", money(s.max_drawdown)), ("quote", q())])
+        }
     });
     lines.push(String::new());
     lines.push(m.b(&m.t("stats-months", &[])));

@@ -217,7 +217,8 @@ mod tests {
     #[test]
     fn sent_signals_are_taken_once_at_expiry() {
         let sent = SentSignals::default();
-        let press = |close| SignalPress { symbol: Symbol::parse("BTC", usdt()).unwrap(), candle_close: Timestamp(close) };
+        let press =
+            |close| SignalPress { symbol: Symbol::parse("BTC", usdt()).unwrap(), candle_close: Timestamp(close) };
         assert_eq!(press_of(&signal(Direction::Long, false)), Some(press(1_700_006_399_999)));
         assert_eq!(press_of(&signal(Direction::Long, true)), None);
         for (id, close) in [(1, 0), (2, 1000)] {

@@ -80,7 +80,10 @@ fn without_a_portfolio_the_drawdown_is_money_only() {
 
 #[test]
 fn performance_text_without_trades_and_in_other_languages() {
-    assert_eq!(performance_text(&[], None, "USDT", Lang::En, Mode::Html), format!("📈 {}", tr_html(Lang::En, "stats-none", &[])));
+    assert_eq!(
+        performance_text(&[], None, "USDT", Lang::En, Mode::Html),
+        format!("📈 {}", tr_html(Lang::En, "stats-none", &[]))
+    );
     for lang in Lang::ALL {
         let text = performance_text(&sample(), Some(dec!(1000)), "USDT", lang, Mode::Html);
         assert!(text.contains("2024-02") && text.contains("65"), "{lang:?}: {text}");
