@@ -101,8 +101,7 @@ impl AlertsSwitch {
 #[allow(clippy::result_unit_err)] // one way to be wrong, answered with one usage text
 pub fn parse_alerts_args(args: &[&str]) -> Result<Option<AlertsSwitch>, ()> {
     let Some(name) = args.first() else { return Ok(None) };
-    let category =
-        MUTABLE.into_iter().find(|c| category_name(*c).eq_ignore_ascii_case(name.trim_start_matches('#'))).ok_or(())?;
+    let category = MUTABLE.into_iter().find(|c| category_name(*c).eq_ignore_ascii_case(name)).ok_or(())?;
     let on = match args.get(1).map(|w| w.to_ascii_lowercase()) {
         None => None,
         Some(w) if w == "on" => Some(true),
