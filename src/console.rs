@@ -2,16 +2,25 @@
 //! authorization and rendering as Telegram, with plain text instead of HTML and the terminal in
 //! place of a chat.
 //!
+//! `/performance`, `/chart` and `/alerts` are answered with the same texts and chart as in
+//! Telegram ([`crate::chat::views`]), from a [`ViewSource`] (the demo's store and simulation).
+//! The console has no buttons, so alerts are switched by text: `/alerts fills off`.
+//!
 //! Everything is synchronous and I/O-free except [`run_prompt`], a convenience loop over any
-//! `BufRead`/`Write` pair (stdin/stdout in the demo, buffers in tests).
+//! `BufRead`/`Write` pair (stdin/stdout in the demo, buffers in tests), and what a
+//! [`ViewSource`] does (the demo's reads the store and writes the chart file).
 
 use crate::chat::auth::{Role, Verdict, authorize};
 use crate::chat::parse::{ChatCommand, ParseError, parse};
 use crate::chat::render::{self, Mode};
-use crate::domain::AssetCode;
+use crate::chat::views::{self, AlertsSwitch};
+use crate::domain::{AssetCode, ClosedTrade, Timestamp};
 use crate::engine::{Audience, Event, Outgoing, Requester};
 use crate::i18n::{Arg, Lang, tr};
+use crate::store::ChatSettings;
+use rust_decimal::Decimal;
 use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
 
 /// Marks an alert (a message every alert chat would receive).
 pub const ALERT_MARK: &str = "🔔";
@@ -58,10 +67,39 @@ pub enum ConsoleAction {
     Engine(Event),
     /// Print this reply (help, ids, errors), already rendered and marked like a chat reply.
     Reply(String),
+    /// Answer a view from the account's data: [`Console::answer_view`].
+    View(View),
     /// The user asked to leave (`quit`, `exit`, `q`). The caller treats end of input the same.
     Quit,
     /// Nothing to do (an empty line).
     Nothing,
+}
+
+/// A view the console answers from a [`ViewSource`] rather than the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// `/performance`: closed-trade statistics.
+    Performance,
+    /// `/chart`: the equity curve, written to a PNG file.
+    Chart,
+    /// `/alerts`: the categories this chat receives, or (`/alerts fills off`) a switch.
+    Alerts(Option<AlertsSwitch>),
+}
+
+/// What the console's views read and change: in the demo, its store (closed trades, the chat's
+/// settings), its engine (the account) and its data folder (the chart). Errors are texts for
+/// the log; the user is told only that the view is unavailable.
+pub trait ViewSource {
+    fn closed_trades(&self) -> Result<Vec<ClosedTrade>, String>;
+    /// The portfolio value (`None` while unknown) and the open positions' unrealized P&L.
+    fn account(&self) -> (Option<Decimal>, Decimal);
+    /// "Now" for the chart's last point.
+    fn now(&self) -> Timestamp;
+    fn chat_settings(&self, chat: i64) -> Result<ChatSettings, String>;
+    /// Applies `switch` to the chat's settings (durably); returns the new settings.
+    fn switch_alerts(&self, chat: i64, switch: AlertsSwitch) -> Result<ChatSettings, String>;
+    /// Stores the chart's PNG; returns where it is.
+    fn save_chart(&self, png: &[u8]) -> Result<PathBuf, String>;
 }
 
 /// A console session: who is typing, the quote asset symbols are read in, and the language
@@ -123,13 +161,84 @@ impl Console {
                 self.lang = new;
                 text
             }
-            // Answered by the service from its store and the exchange; the demo prints the
-            // performance summary and writes the chart at the end of its run instead.
-            cmd @ (ChatCommand::Performance | ChatCommand::Chart | ChatCommand::Alerts) => {
-                tr(lang, "console-unavailable", &[("command", Arg::from(cmd.name()))])
+            ChatCommand::Performance => return ConsoleAction::View(View::Performance),
+            ChatCommand::Chart => return ConsoleAction::View(View::Chart),
+            // Telegram switches with buttons; here the switch is typed after the command (the
+            // parser ignores `/alerts`'s arguments, so they are read from the line).
+            ChatCommand::Alerts => {
+                let args: Vec<&str> = text.split_whitespace().skip(1).collect();
+                match views::parse_alerts_args(&args) {
+                    Ok(switch) => return ConsoleAction::View(View::Alerts(switch)),
+                    Err(()) => views::alerts_usage(lang, Mode::Plain),
+                }
             }
         };
         ConsoleAction::Reply(mark(REPLY_MARK, &reply))
+    }
+
+    /// Answers a view from `source`, marked as a reply. `/chart` draws the same chart as
+    /// Telegram's and tells where the file is.
+    pub fn answer_view(&self, view: View, source: &dyn ViewSource) -> String {
+        let lang = self.lang;
+        let quote = self.quote.to_string();
+        let unavailable = |key: &str, error: String| {
+            tracing::error!(error = %error, "console view failed");
+            format!("⚠️ {}", tr(lang, key, &[]))
+        };
+        let text = match view {
+            View::Performance => match source.closed_trades() {
+                Ok(trades) => {
+                    let (portfolio, open_pnl) = source.account();
+                    let start = views::implied_start(&trades, portfolio, open_pnl);
+                    views::performance_text(&trades, start, &quote, lang, Mode::Plain)
+                }
+                Err(e) => unavailable("stats-unavailable", e),
+            },
+            View::Chart => match source.closed_trades() {
+                Ok(trades) => {
+                    let (portfolio, open_pnl) = source.account();
+                    let data = views::chart_data(&trades, portfolio, open_pnl, source.now());
+                    let title = tr(lang, "chart-title", &[]);
+                    let saved = crate::chart::equity_png(
+                        &title,
+                        &data.points,
+                        &data.marks,
+                        views::CHART_WIDTH,
+                        views::CHART_HEIGHT,
+                    )
+                    .map_err(|e| e.to_string())
+                    .and_then(|png| source.save_chart(&png));
+                    match saved {
+                        Ok(path) => format!(
+                            "📉 {}\n{}",
+                            views::chart_caption(&trades, portfolio, &quote, lang, Mode::Plain),
+                            tr(lang, "console-chart-saved", &[("path", Arg::from(path.display().to_string()))])
+                        ),
+                        Err(e) => unavailable("chart-failed", e),
+                    }
+                }
+                Err(e) => unavailable("stats-unavailable", e),
+            },
+            View::Alerts(switch) => {
+                let chat = self.user.chat;
+                let (settings, switched) = match switch {
+                    None => (source.chat_settings(chat), None),
+                    Some(sw) => (source.switch_alerts(chat, sw), Some(sw.category)),
+                };
+                match settings {
+                    Ok(settings) => {
+                        let list = views::alerts_text(&settings, lang, Mode::Plain, "console-alerts-title");
+                        let usage = views::alerts_usage(lang, Mode::Plain);
+                        match switched {
+                            Some(c) => format!("{}\n\n{list}", views::alerts_switched(c, settings.mutes(c), lang)),
+                            None => format!("{list}\n{usage}"),
+                        }
+                    }
+                    Err(e) => unavailable("console-alerts-unavailable", e),
+                }
+            }
+        };
+        mark(REPLY_MARK, &text)
     }
 
     /// [`print_outgoing`] in this session's language.
@@ -153,6 +262,16 @@ pub fn print_outgoing(out: &Outgoing, lang: Lang) -> String {
         Audience::Chat(_) => REPLY_MARK,
     };
     mark(marker, &render::render(&out.notice, lang, Mode::Plain))
+}
+
+/// The answer to a view in a session that has no [`ViewSource`].
+fn unavailable(view: View, lang: Lang) -> String {
+    let name = match view {
+        View::Performance => "performance",
+        View::Chart => "chart",
+        View::Alerts(_) => "alerts",
+    };
+    mark(REPLY_MARK, &tr(lang, "console-unavailable", &[("command", Arg::from(name))]))
 }
 
 /// `marker text`, with every further line indented to line up under the text (the markers
@@ -179,11 +298,13 @@ fn mark(marker: &str, text: &str) -> String {
 
 /// A prompt loop: reads lines from `input`, writes replies and engine messages to `output`,
 /// and hands each engine event to `dispatch`, which returns the messages the engine produced
-/// (or the driver's error, which ends the loop). Returns at `quit` or end of input.
+/// (or the driver's error, which ends the loop). Views are answered from `views`, and without
+/// one are "not available". Returns at `quit` or end of input.
 pub fn run_prompt<R, W, E>(
     input: R,
     mut output: W,
     console: &mut Console,
+    views: Option<&dyn ViewSource>,
     mut dispatch: impl FnMut(Event) -> Result<Vec<Outgoing>, E>,
 ) -> Result<(), E>
 where
@@ -206,6 +327,10 @@ where
                 }
             }
             ConsoleAction::Reply(text) => writeln!(output, "{text}")?,
+            ConsoleAction::View(view) => match views {
+                Some(source) => writeln!(output, "{}", console.answer_view(view, source))?,
+                None => writeln!(output, "{}", unavailable(view, console.lang))?,
+            },
             ConsoleAction::Quit => return Ok(()),
             ConsoleAction::Nothing => {}
         }
@@ -273,7 +398,13 @@ mod tests {
         }
         assert!(reply(handle_line("/start", 1, usdt())).contains("Bert"));
         assert!(reply(handle_line("/id", 5, usdt())).contains("Your id is 5, this chat's id is 5"));
-        assert!(reply(handle_line("/chart", 1, usdt())).contains("/chart is not available"));
+        assert_eq!(handle_line("/chart", 1, usdt()), ConsoleAction::View(View::Chart));
+        assert_eq!(handle_line("/performance", 1, usdt()), ConsoleAction::View(View::Performance));
+        assert_eq!(handle_line("/alerts", 1, usdt()), ConsoleAction::View(View::Alerts(None)));
+        let off = AlertsSwitch { category: Category::Fills, on: Some(false) };
+        assert_eq!(handle_line("/alerts Fills off", 1, usdt()), ConsoleAction::View(View::Alerts(Some(off))));
+        let usage = reply(handle_line("/alerts fills sometimes", 1, usdt()));
+        assert!(usage.contains("/alerts") && usage.contains("fills, signals, performance, warnings"), "{usage}");
         assert!(matches!(
             handle_line("/stop btc 100", 1, usdt()),
             ConsoleAction::Engine(Event::Command { command: crate::engine::Command::MoveStop { .. }, .. })
@@ -327,7 +458,7 @@ mod tests {
         let mut output = Vec::new();
         let mut console = Console::new(1, usdt());
         let mut seen = Vec::new();
-        let result: Result<(), io::Error> = run_prompt(input.as_bytes(), &mut output, &mut console, |event| {
+        let result: Result<(), io::Error> = run_prompt(input.as_bytes(), &mut output, &mut console, None, |event| {
             seen.push(event);
             Ok(vec![Outgoing {
                 to: Audience::Chat(1),
@@ -343,11 +474,82 @@ mod tests {
         assert!(text.contains("Commands you can use"));
         // End of input ends the loop too.
         let mut output = Vec::new();
-        let result: Result<(), io::Error> = run_prompt("/id".as_bytes(), &mut output, &mut console, |_| Ok(Vec::new()));
+        let result: Result<(), io::Error> =
+            run_prompt("/id".as_bytes(), &mut output, &mut console, None, |_| Ok(Vec::new()));
         assert!(result.is_ok());
         // The driver's error ends it as well.
         let result: Result<(), io::Error> =
-            run_prompt("/list\n/list\n".as_bytes(), Vec::new(), &mut console, |_| Err(io::Error::other("engine down")));
+            run_prompt("/list\n/list\n".as_bytes(), Vec::new(), &mut console, None, |_| {
+                Err(io::Error::other("engine down"))
+            });
         assert!(result.is_err());
+    }
+
+    /// An account with two closed trades (the report tests' fixture) and a settings cell.
+    struct Fake {
+        settings: std::cell::RefCell<ChatSettings>,
+        saved: std::cell::RefCell<Vec<Vec<u8>>>,
+        broken: bool,
+    }
+
+    impl ViewSource for Fake {
+        fn closed_trades(&self) -> Result<Vec<ClosedTrade>, String> {
+            if self.broken {
+                return Err("disk on fire".into());
+            }
+            use crate::report::tests::{day, trade};
+            use rust_decimal_macros::dec;
+            Ok(vec![
+                trade(1, "BTC", day(2024, 1, 2), day(2024, 1, 9), dec!(50), dec!(1)),
+                trade(2, "ETH", day(2024, 1, 10), day(2024, 2, 3), dec!(-20), dec!(0.5)),
+            ])
+        }
+        fn account(&self) -> (Option<Decimal>, Decimal) {
+            (Some(Decimal::from(1030)), Decimal::ZERO)
+        }
+        fn now(&self) -> Timestamp {
+            crate::report::tests::day(2024, 3, 1)
+        }
+        fn chat_settings(&self, _chat: i64) -> Result<ChatSettings, String> {
+            Ok(self.settings.borrow().clone())
+        }
+        fn switch_alerts(&self, _chat: i64, switch: AlertsSwitch) -> Result<ChatSettings, String> {
+            switch.apply(&mut self.settings.borrow_mut());
+            Ok(self.settings.borrow().clone())
+        }
+        fn save_chart(&self, png: &[u8]) -> Result<PathBuf, String> {
+            self.saved.borrow_mut().push(png.to_vec());
+            Ok(PathBuf::from("/data/chart.png"))
+        }
+    }
+
+    #[test]
+    fn views_answer_with_the_telegram_texts_in_plain() {
+        let fake = Fake { settings: Default::default(), saved: Default::default(), broken: false };
+        let mut console = Console::new(1, usdt());
+        let perf = console.answer_view(View::Performance, &fake);
+        let trades = fake.closed_trades().unwrap_or_default();
+        let start = views::implied_start(&trades, Some(Decimal::from(1030)), Decimal::ZERO);
+        let html = views::performance_text(&trades, start, "USDT", Lang::En, Mode::Html);
+        // The same statistics as Telegram's, without the markup.
+        assert_eq!(perf, mark(REPLY_MARK, &crate::telegram::coalesce::html_to_plain(&html)));
+        assert!(perf.starts_with("↩ 📈 Closed trades: 2") && perf.contains("win rate 50.00%"), "{perf}");
+
+        let chart = console.answer_view(View::Chart, &fake);
+        assert!(chart.contains("Portfolio now: 1,030.00 USDT") && chart.contains("/data/chart.png"), "{chart}");
+        assert!(fake.saved.borrow()[0].starts_with(b"\x89PNG"));
+
+        let list = console.answer_view(View::Alerts(None), &fake);
+        assert!(list.contains("✅ Fills: on") && list.contains("/alerts"), "{list}");
+        assert!(!list.contains("tap a button"), "the console has no buttons: {list}");
+        let off = AlertsSwitch { category: Category::Fills, on: Some(false) };
+        let switched = console.answer_view(View::Alerts(Some(off)), &fake);
+        assert!(switched.starts_with("↩ Fills: off") && switched.contains("🔕 Fills: off"), "{switched}");
+        assert_eq!(fake.settings.borrow().muted, vec![Category::Fills]);
+
+        console.handle_line("/lang es");
+        assert!(console.answer_view(View::Performance, &fake).contains("Operaciones cerradas"));
+        let broken = Fake { broken: true, ..fake };
+        assert!(console.answer_view(View::Chart, &broken).contains("⚠️"));
     }
 }

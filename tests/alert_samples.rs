@@ -1,19 +1,29 @@
 //! What the bot sends, produced by the real engine and the real renderer: one trade from entry
 //! to close with partial fills, a failed entry, the periodic performance report, and the
 //! `/performance` and `/alerts` answers. Each alert is checked for the facts it must carry.
+//! Then the other alerts, rendered from their notices: a signal with its Enter button, the
+//! portfolio warnings and their all-clear, the circuit breaker, a reconciliation finding, the
+//! exchange's rate-limit halt and ban, start and stop.
 //!
-//! The README's "What the bot sends" section is this test's output:
-//! `cargo test --test alert_samples -- --nocapture`.
+//! The README's "What the bot sends" section is this test's output
+//! (`cargo test --test alert_samples -- --nocapture`), and the test holds it to that: every
+//! ```` ```text ```` block of the section is preceded by `<!-- sample: NAME -->` and must equal
+//! the sample of that name as rendered now (and the `Button(s):` line under it, the buttons'
+//! labels), so a sample that drifts from the renderer fails here.
 
 use bert::chat::render::{Mode, render};
+use bert::chat::views::{alerts_buttons, alerts_text, performance_text};
 use bert::domain::{
     AssetCode, Balance, Fill, Order, OrderReport, OrderRole, OrderStatus, Symbol, SymbolFilters, Timestamp,
 };
-use bert::engine::{Command, Effects, Engine, Event, Request, Requester, Settings};
+use bert::engine::{
+    BreakerReason, Command, Effects, Engine, Event, Finding, Notice, PortfolioNotice, Request, Requester, Settings,
+    UnexplainedBalance,
+};
 use bert::exchange::{ExchangeError, ExchangeEvent};
 use bert::i18n::Lang;
 use bert::store::ChatSettings;
-use bert::telegram::views::{alerts_prompt, performance_text};
+use bert::strategy::edge70::{Direction, SignalKind};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
@@ -267,18 +277,168 @@ fn every_alert_reads_well_and_carries_its_facts() {
         println!("[{category}]\n{text}\n");
     }
     assert_eq!(s.1.len(), 2, "two closed trades");
-    let text = performance_text(&s.1, Some(dec!(10000)), "USDT", Lang::En);
+    let text = performance_text(&s.1, Some(dec!(10000)), "USDT", Lang::En, Mode::Plain);
     has(
         std::slice::from_ref(&text),
         &["Closed trades: 2", "Wins 1, losses 1, win rate 50.00%", "By month:", "2024-03: 2 trades, 1 won (50.00%)"],
     );
     println!("----- /performance -----\n{text}");
     let muted = ChatSettings { muted: vec![bert::engine::Category::Performance], ..ChatSettings::default() };
-    let (html, buttons) = alerts_prompt(&muted, Lang::En);
-    println!(
-        "\n----- /alerts -----\n{html}\n{:?}",
-        buttons.iter().flatten().map(|b| b.text.clone()).collect::<Vec<_>>()
-    );
+    let alerts = alerts_text(&muted, Lang::En, Mode::Plain, "alerts-title");
+    let alerts_labels = labels(&alerts_buttons(&muted, Lang::En));
+    println!("\n----- /alerts -----\n{alerts}\n{alerts_labels}");
+
+    let mut samples = vec![
+        Sample::new("trade", s.0.iter().map(|(_, text)| text.clone()).collect()),
+        Sample::new("performance", vec![text]),
+        Sample { buttons: Some(format!("Buttons: {alerts_labels}.")), ..Sample::new("alerts", vec![alerts]) },
+    ];
+    samples.extend(other_alerts());
+    for sample in &samples[3..] {
+        println!("\n----- {} -----\n{}", sample.name, sample.text());
+        if let Some(b) = &sample.buttons {
+            println!("{b}");
+        }
+    }
     let missing = MISSING.with(|m| m.borrow().clone());
     assert!(missing.is_empty(), "{}", missing.join("\n\n"));
+    check_readme(&samples);
+}
+
+/// Button labels as the README shows them: `` `Enter SOL` ``, space-separated.
+fn labels(buttons: &[Vec<bert::store::Button>]) -> String {
+    buttons.iter().flatten().map(|b| format!("`{}`", b.text)).collect::<Vec<_>>().join(" ")
+}
+
+/// One README block: its messages (shown one after another, a blank line apart) and the
+/// buttons line under the block, if the message has buttons.
+struct Sample {
+    name: &'static str,
+    messages: Vec<String>,
+    buttons: Option<String>,
+}
+
+impl Sample {
+    fn new(name: &'static str, messages: Vec<String>) -> Sample {
+        Sample { name, messages, buttons: None }
+    }
+
+    fn text(&self) -> String {
+        self.messages.join("\n\n")
+    }
+}
+
+fn plain(notice: &Notice) -> String {
+    render(notice, Lang::En, Mode::Plain)
+}
+
+/// The alerts the trade above does not produce, from their notices, each checked for its facts.
+fn other_alerts() -> Vec<Sample> {
+    let signal = Notice::Signal {
+        symbol: sym("SOL"),
+        direction: Direction::Long,
+        kind: SignalKind::Flip,
+        level: dec!(118.5),
+        price: dec!(120.1),
+        candle_close: Timestamp(1_709_596_799_999), // 2024-03-04 23:59:59.999 UTC
+        auto_trade: false,
+    };
+    let signal_text = plain(&signal);
+    let buttons = bert::telegram::signal_button::buttons(&signal, Lang::En);
+    has(std::slice::from_ref(&signal_text), &["SOL", "118.50", "60-day high"]);
+    has(&[labels(&buttons)], &["`Enter SOL`"]);
+    let usdt = || "USDT".to_owned();
+    let warnings = vec![
+        plain(&Notice::Portfolio(PortfolioNotice::BnbLow {
+            free: dec!(0.012),
+            value: dec!(4.8),
+            min: dec!(10),
+            quote: usdt(),
+        })),
+        plain(&Notice::Portfolio(PortfolioNotice::BnbOk { free: dec!(0.1), value: dec!(40), quote: usdt() })),
+        plain(&Notice::Portfolio(PortfolioNotice::Unexplained {
+            assets: vec![
+                UnexplainedBalance { asset: "DOGE".into(), qty: dec!(1500), value: dec!(240.75) },
+                UnexplainedBalance { asset: "ETH".into(), qty: dec!(0.05), value: dec!(170) },
+            ],
+            min: dec!(10),
+            quote: usdt(),
+        })),
+        plain(&Notice::Portfolio(PortfolioNotice::UnexplainedCleared)),
+    ];
+    has(&warnings, &["0.012 BNB", "4.80 USDT", "DOGE: 1,500", "240.75", "No unexplained free balances"]);
+    let safety = vec![
+        plain(&Notice::BreakerOpened { reason: BreakerReason::RequestFailures { count: 5 } }),
+        plain(&Notice::BreakerOpened { reason: BreakerReason::StreamDown }),
+        plain(&Notice::BreakerClosed),
+        plain(&Notice::Reconciliation(Finding::OrderChanged {
+            symbol: sym("SOL"),
+            client_id: "b1Rd1p3e0".into(),
+            status: "FILLED".into(),
+        })),
+        plain(&Notice::Reconciliation(Finding::BalanceShort {
+            symbol: sym("ETH"),
+            position: dec!(0.2),
+            held: dec!(0.15),
+        })),
+        plain(&Notice::RateLimitHalt { until: t(90_000), banned: false }),
+        plain(&Notice::RateLimitHalt { until: t(2 * HOUR), banned: true }),
+    ];
+    has(&safety, &["b1Rd1p3e0", "FILLED", "0.15", "09:01", "11:00"]);
+    let lifecycle = vec![plain(&Notice::Started { open_positions: 2 }), plain(&Notice::Stopping)];
+    has(&lifecycle, &["2"]);
+    vec![
+        Sample { buttons: Some(format!("Button: {}.", labels(&buttons))), ..Sample::new("signal", vec![signal_text]) },
+        Sample::new("warnings", warnings),
+        Sample::new("safety", safety),
+        Sample::new("lifecycle", lifecycle),
+    ]
+}
+
+/// Holds the README's "What the bot sends" to the samples (see the module docs).
+fn check_readme(samples: &[Sample]) {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("\n## What the bot sends").expect("the README has the section");
+    let section = &readme[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let lines: Vec<&str> = section.lines().collect();
+    let mut seen = Vec::new();
+    let mut problems = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if !lines[i].starts_with("```") || lines[i] == "```" {
+            i += 1;
+            continue;
+        }
+        let name =
+            i.checked_sub(1).and_then(|p| lines[p].strip_prefix("<!-- sample: ")).and_then(|r| r.strip_suffix(" -->"));
+        let end = i + 1 + lines[i + 1..].iter().position(|l| *l == "```").expect("every block is closed");
+        let block = lines[i + 1..end].join("\n");
+        let after = lines.get(end + 1).copied().unwrap_or("");
+        match name.and_then(|n| samples.iter().find(|s| s.name == n)) {
+            None => problems.push(format!("a block without a known `<!-- sample: NAME -->` above it:\n{block}")),
+            Some(sample) => {
+                seen.push(sample.name);
+                if block != sample.text() {
+                    problems.push(format!(
+                        "README sample {:?} differs from the renderer.\nREADME:\n{block}\nrenderer:\n{}",
+                        sample.name,
+                        sample.text()
+                    ));
+                }
+                if let Some(b) = &sample.buttons
+                    && after != b
+                {
+                    problems.push(format!("the line under sample {:?} is {after:?}, expected {b:?}", sample.name));
+                }
+            }
+        }
+        i = end + 1;
+    }
+    for s in samples {
+        if !seen.contains(&s.name) {
+            problems.push(format!("sample {:?} is not in the README", s.name));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }

@@ -138,3 +138,64 @@ fn backtest_over_csv_files_writes_trades() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("TESTUSDT-1d-2025.csv line 1"), "{}", stderr(&o));
 }
+
+/// `bert demo --interactive` answers the views as the bot does: `/performance` with the
+/// statistics, `/chart` with a PNG written to the data folder, `/alerts` with the categories,
+/// and `/alerts fills off` really stops the fills alerts from being printed (while the entry
+/// still happens, as `/list` shows) until they are switched on again.
+#[test]
+fn interactive_demo_answers_performance_chart_and_alerts() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bert"))
+        .args(["demo", "--days", "400", "--quiet", "--interactive"])
+        .env_clear()
+        .env("BERT_DATA_DIR", dir.path())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run bert");
+    let input = "/performance\n/chart\n/alerts\n/alerts fills off\n/alerts fills sometimes\n/enter SOL\n/list\n\
+                 /alerts fills on\n/enter XRP\nquit\n";
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let session = &out[out.find("'quit' ends.").expect("the prompt is offered")..];
+    // One answer per typed line, each starting with the reply mark (alerts with the bell).
+    let answers: Vec<&str> = session.split("\n↩ ").skip(1).collect();
+    assert_eq!(answers.len(), 7, "{session}");
+
+    // /performance: the closed trades' statistics (the summary above counts the same trades).
+    let perf = answers[0];
+    let trades = out.lines().find_map(|l| l.trim().strip_prefix("trades")).map(str::trim).expect("summary");
+    assert!(perf.starts_with(&format!("📈 Closed trades: {trades}\n")), "{perf}");
+    for needle in ["win rate", "P&L", "fees included", "Maximum drawdown:", "By month:", " won ("] {
+        assert!(perf.contains(needle), "{needle:?} not in {perf}");
+    }
+
+    // /chart: the same renderer's PNG, in the data folder, and its path.
+    let chart = answers[1];
+    let path = dir.path().join("demo-chart.png");
+    assert!(chart.contains("Portfolio now:"), "{chart}");
+    assert!(chart.contains(&format!("Chart saved to {}", path.display())), "{chart}");
+    let png = std::fs::read(&path).expect("the chart is written");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000, "a real chart");
+
+    // /alerts lists the categories; a typed switch changes one; a bad one explains the usage.
+    assert!(answers[2].contains("✅ Fills: on") && answers[2].contains("/alerts CATEGORY off"), "{}", answers[2]);
+    assert!(answers[3].starts_with("Fills: off") && answers[3].contains("🔕 Fills: off"), "{}", answers[3]);
+    assert!(answers[4].contains("Categories: fills, signals, performance, warnings"), "{}", answers[4]);
+
+    // With fills muted the SOL entry prints nothing, yet it happened.
+    let muted = &session[session.find("Fills: off").unwrap()..session.find("↩ Fills: on").expect("switched back")];
+    assert!(!muted.contains("Entry placed"), "{muted}");
+    assert!(muted.contains("1 open position:") && muted.contains("SOL:"), "{muted}");
+    // Switched back on, the XRP entry's alerts are printed again.
+    let unmuted = &session[session.find("↩ Fills: on").unwrap()..];
+    assert!(unmuted.contains("🔔 🟢 Entry placed: buying") && unmuted.contains("XRP"), "{unmuted}");
+    assert!(unmuted.contains("Stop placed for"), "{unmuted}");
+}

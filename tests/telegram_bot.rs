@@ -39,6 +39,8 @@ struct Rig {
     store: Arc<Store>,
     engine: EngineHandle,
     clock: Arc<ManualClock>,
+    /// The signal messages the outbox recorded for the expiry edit.
+    signals: telegram::signal_button::SentSignals,
     stop: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -84,6 +86,7 @@ impl Rig {
             ..OutboxConfig::default()
         };
         let clock = Arc::new(ManualClock::default());
+        let signals = cfg.sent_signals.clone();
         let stop = CancellationToken::new();
         let outbox = telegram::outbox_for(&cfg, store.clone(), notify.clone()).unwrap();
         let mut tasks = vec![tokio::spawn(outbox.run(stop.clone()))];
@@ -93,7 +96,7 @@ impl Rig {
             telegram::run_bot(cfg, deps, bot_stop).await.unwrap();
         }));
         assert!(fake.wait_call("getUpdates", WAIT).await, "the bot polls");
-        Rig { fake, store, engine: handle, clock, stop, tasks, _dir: dir }
+        Rig { fake, store, engine: handle, clock, signals, stop, tasks, _dir: dir }
     }
 
     async fn shutdown(self) {
@@ -343,7 +346,9 @@ async fn confirmations_expire_after_sixty_seconds() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!rig.fake.sent_to(TRADER).iter().any(|m| m.kind == Kind::Edit), "not yet");
     rig.clock.advance(1_500);
-    wait_edit(&rig, TRADER, p.message_id, &en("confirm-expired")).await;
+    let edit = wait_edit(&rig, TRADER, p.message_id, &en("confirm-expired")).await;
+    assert!(edit.text.contains("Enter BTC?"), "the preview stays, the expiry is added: {}", edit.text);
+    assert!(edit.buttons.is_empty(), "the buttons are gone: {edit:?}");
     rig.fake.callback(TRADER, p.message_id, TRADER, &yes);
     let answered = answers(&rig, 1).await;
     assert_eq!(answered[0]["text"], "This confirmation has expired. Send the command again.");
@@ -577,6 +582,38 @@ async fn signal_button_enters_for_traders_only_and_expires_with_its_candle() {
     let prompts =
         rig.fake.sent_to(GROUP).iter().filter(|m| m.kind != Kind::Edit && m.text.contains("Enter BTC?")).count();
     assert_eq!(prompts, 1, "no second confirmation");
+    assert_eq!(rig.entries(), 0);
+    rig.shutdown().await;
+}
+
+/// At its expiry a signal's message is edited by the periodic sweep (on the bot's clock): the
+/// expiry under the text, the Enter button gone; a press after that is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_expired_signal_loses_its_button() {
+    let rig = Rig::new(Options::default()).await;
+    queue_signal(&rig, GROUP);
+    let alert = rig.fake.wait_sent(GROUP, 1, WAIT).await[0].clone();
+    assert_eq!(alert.buttons.len(), 1, "{alert:?}");
+    let data = alert.buttons[0].1.clone();
+    // The outbox has recorded the message for the edit.
+    assert!(rig.fake.wait_for(WAIT, |_| rig.signals.len() == 1).await, "recorded");
+
+    // The candle closed an hour before the alert: 23 hours on, it is a day old.
+    rig.clock.advance(23 * 3_600_000);
+    let expired = tr_html(Lang::En, "signal-button-expired", &[]);
+    let edit = wait_edit(&rig, GROUP, alert.message_id, &expired).await;
+    assert!(edit.text.starts_with(&alert.text), "the alert's text stays: {}", edit.text);
+    assert!(edit.buttons.is_empty(), "the Enter button is gone: {edit:?}");
+    assert!(rig.signals.is_empty(), "edited once, then forgotten");
+
+    // A press that was already on its way (the client still showed the button) is refused.
+    rig.fake.callback(GROUP, alert.message_id, TRADER, &data);
+    let answered = answers(&rig, 1).await;
+    assert_eq!(answered[0]["text"], "This signal has expired: its daily candle is more than a day old.");
+    assert_eq!(answered[0]["show_alert"], true);
+    let edits = rig.fake.sent_to(GROUP).iter().filter(|m| m.kind == Kind::Edit).count();
+    assert_eq!(edits, 1, "one edit: {:?}", rig.fake.sent_to(GROUP));
+    assert!(!rig.fake.sent_to(GROUP).iter().any(|m| m.text.contains("Enter BTC?")), "no confirmation");
     assert_eq!(rig.entries(), 0);
     rig.shutdown().await;
 }

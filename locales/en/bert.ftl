@@ -290,3 +290,10 @@ warning-unexplained-cleared = No unexplained free balances any more.
 signal-button-enter = Enter { $base }
 signal-button-expired = This signal has expired: its daily candle is more than a day old.
 signal-button-traders-only = Only traders can enter from a signal.
+
+## ---- Console views and text alert switches (console /performance, /chart, /alerts) ----
+
+alerts-usage = Switch a category with /alerts CATEGORY on or /alerts CATEGORY off. Categories: { $categories }.
+console-alerts-title = Alerts in this chat:
+console-alerts-unavailable = The alert settings cannot be read right now.
+console-chart-saved = Chart saved to { $path }

@@ -286,3 +286,10 @@ warning-unexplained-cleared = Ya no hay saldos libres sin explicar.
 signal-button-enter = Entrar en { $base }
 signal-button-expired = Esta señal ha caducado: su vela diaria tiene más de un día.
 signal-button-traders-only = Solo los traders pueden entrar desde una señal.
+
+## ---- Console views and text alert switches (console /performance, /chart, /alerts) ----
+
+alerts-usage = Cambia una categoría con /alerts CATEGORÍA on o /alerts CATEGORÍA off. Categorías: { $categories }.
+console-alerts-title = Alertas en este chat:
+console-alerts-unavailable = No se pueden leer los ajustes de alertas ahora mismo.
+console-chart-saved = Gráfico guardado en { $path }

@@ -302,3 +302,10 @@ warning-unexplained-cleared = Необъяснённых свободных ос
 signal-button-enter = Войти в { $base }
 signal-button-expired = Сигнал устарел: его дневной свече больше суток.
 signal-button-traders-only = Входить по сигналу могут только трейдеры.
+
+## ---- Console views and text alert switches (console /performance, /chart, /alerts) ----
+
+alerts-usage = Переключите категорию: /alerts КАТЕГОРИЯ on или /alerts КАТЕГОРИЯ off. Категории: { $categories }.
+console-alerts-title = Оповещения в этом чате:
+console-alerts-unavailable = Настройки оповещений сейчас не удаётся прочитать.
+console-chart-saved = График сохранён: { $path }

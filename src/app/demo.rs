@@ -7,7 +7,9 @@ use super::AppError;
 use super::cli::DemoArgs;
 use super::config::Config;
 use super::sim::{CONSOLE_CHAT, Simulation};
-use crate::console::{self, ConsoleAction};
+use crate::chat::views::{AlertsSwitch, account_of, receives};
+use crate::console::{self, Console, ConsoleAction, ViewSource};
+use crate::domain::{ClosedTrade, Timestamp};
 use crate::engine::Settings;
 use crate::i18n::Lang;
 use crate::market::synthetic::SyntheticMarket;
@@ -86,28 +88,81 @@ pub fn run(config: &Config, args: &DemoArgs) -> Result<(), AppError> {
     if args.interactive {
         let _ = writeln!(
             out,
-            "\nType chat commands (/list, /status, /balance, /enter ETH, /exit ETH, /help); 'quit' ends."
+            "\nType chat commands (/list, /status, /balance, /performance, /chart, /alerts, /enter ETH, /exit ETH, \
+             /help); 'quit' ends."
         );
         let _ = out.flush();
+        let mut console = Console::new(CONSOLE_CHAT, config.settings.quote);
         let stdin = std::io::stdin();
         for line in stdin.lock().lines() {
             let Ok(line) = line else { break };
-            match console::handle_line(&line, CONSOLE_CHAT, config.settings.quote) {
+            match console.handle_line(&line) {
                 ConsoleAction::Engine(event) => sim.step(event).map_err(|e| AppError::Failed(e.to_string()))?,
                 ConsoleAction::Reply(text) => {
                     let _ = writeln!(out, "{text}");
                 }
+                ConsoleAction::View(view) => {
+                    let source = DemoViews { store: &store, sim: &sim, data_dir: &config.data_dir };
+                    let _ = writeln!(out, "{}", console.answer_view(view, &source));
+                }
                 ConsoleAction::Quit => break,
                 ConsoleAction::Nothing => {}
             }
+            // What `/alerts` muted is not printed, as it would not be queued for a chat.
+            let settings = store.chat_settings(CONSOLE_CHAT).unwrap_or_default();
             for (_, msg) in sim.take_messages() {
-                let _ = writeln!(out, "{}", console::print_outgoing(&msg, Lang::En));
+                if receives(&settings, &msg) {
+                    let _ = writeln!(out, "{}", console.print(&msg));
+                }
             }
             let _ = out.flush();
         }
     }
     Ok(())
 }
+
+/// The console's views over the demo: closed trades and the chat's settings from the demo's
+/// store (as the bot reads them), the account from the engine, the chart in the data folder.
+struct DemoViews<'a> {
+    store: &'a Store,
+    sim: &'a Simulation<'a>,
+    data_dir: &'a Path,
+}
+
+impl ViewSource for DemoViews<'_> {
+    fn closed_trades(&self) -> Result<Vec<ClosedTrade>, String> {
+        self.store.closed_trades().map_err(|e| e.to_string())
+    }
+
+    fn account(&self) -> (Option<rust_decimal::Decimal>, rust_decimal::Decimal) {
+        account_of(self.sim.engine.portfolio_value(), &self.sim.engine.position_views())
+    }
+
+    fn now(&self) -> Timestamp {
+        self.sim.now()
+    }
+
+    fn chat_settings(&self, chat: i64) -> Result<crate::store::ChatSettings, String> {
+        self.store.chat_settings(chat).map_err(|e| e.to_string())
+    }
+
+    fn switch_alerts(&self, chat: i64, switch: AlertsSwitch) -> Result<crate::store::ChatSettings, String> {
+        self.store
+            .update_chat_settings(chat, |s| {
+                switch.apply(s);
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    fn save_chart(&self, png: &[u8]) -> Result<PathBuf, String> {
+        let path = self.data_dir.join(CONSOLE_CHART);
+        std::fs::write(&path, png).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(path)
+    }
+}
+
+/// The file `/chart` writes in the console (the end-of-run chart is `demo-equity.png`).
+pub const CONSOLE_CHART: &str = "demo-chart.png";
 
 /// The end-of-run report shared by `demo` and `backtest`.
 pub fn summary_text(

@@ -8,6 +8,7 @@
 //! 2. [`auth::Roles::role_of`] and [`auth::authorize`] decide whether the sender may run it;
 //! 3. chat-only commands (`/help`, `/id`, `/lang`, …) are answered here via [`render`];
 //!    engine commands become `Event::Command` (the only place such events are created);
+//!    `/performance`, `/chart` and `/alerts` are answered from the store with [`views`];
 //! 4. the engine's `Outgoing` notices are rendered with [`render::render`] when delivered,
 //!    in each receiving chat's language, and split with [`render::split_message`].
 //!
@@ -18,6 +19,7 @@ pub mod format;
 pub mod parse;
 pub mod render;
 mod split;
+pub mod views;
 
 pub use auth::{Access, Role, Roles, Verdict, authorize};
 pub use format::Mode;

@@ -117,6 +117,8 @@ pub(crate) struct BotState {
     pub warned: Mutex<HashSet<i64>>,
     pub hook: Option<Arc<dyn ChatHook>>,
     pub token: String,
+    /// Signal messages delivered with an Enter button, for the expiry edit.
+    pub signals: super::signal_button::SentSignals,
 }
 
 impl BotState {

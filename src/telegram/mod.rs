@@ -76,7 +76,8 @@ pub struct TelegramConfig {
     pub confirm: bool,
     /// How long a confirmation can be pressed.
     pub confirm_ttl: Duration,
-    /// How often expired confirmations are looked for (their message is edited to say so).
+    /// How often expired confirmations and signal buttons are looked for (their message is
+    /// edited to say so).
     pub sweep: Duration,
     /// Commands a user may send at once, then one per `command_interval`.
     pub command_burst: u32,
@@ -84,6 +85,10 @@ pub struct TelegramConfig {
     /// Long-polling timeout of `getUpdates` (must stay well below the HTTP timeout).
     pub poll_timeout: Duration,
     pub outbox: OutboxConfig,
+    /// Where the outbox built from this configuration ([`outbox_for`]) records the signal
+    /// messages it sends with an Enter button, and the bot run with it edits them when they
+    /// expire. Clones of the configuration share it, which is what connects the two tasks.
+    pub sent_signals: signal_button::SentSignals,
 }
 
 impl TelegramConfig {
@@ -102,6 +107,7 @@ impl TelegramConfig {
             command_interval: Duration::from_secs(2),
             poll_timeout: Duration::from_secs(10),
             outbox: OutboxConfig::default(),
+            sent_signals: signal_button::SentSignals::default(),
         }
     }
 
@@ -138,7 +144,7 @@ pub enum TelegramError {
 pub fn outbox_for(config: &TelegramConfig, store: Arc<Store>, notify: Arc<Notify>) -> Result<Outbox, TelegramError> {
     let api = api::BotApi::new(config.token.expose(), &config.api_url(), config.outbox.request_timeout)
         .map_err(TelegramError::Client)?;
-    Ok(Outbox::new(store, api, config.outbox.clone(), notify))
+    Ok(Outbox::new(store, api, config.outbox.clone(), notify).recording_signals(config.sent_signals.clone()))
 }
 
 /// Builds and runs the outbox worker until `shutdown` (plus the flush time).
@@ -230,6 +236,7 @@ pub async fn run_bot(config: TelegramConfig, deps: BotDeps, shutdown: Cancellati
         warned: Mutex::new(HashSet::new()),
         hook: deps.hook,
         token: token.clone(),
+        signals: config.sent_signals.clone(),
     });
 
     let sweeper = {
@@ -242,6 +249,7 @@ pub async fn run_bot(config: TelegramConfig, deps: BotDeps, shutdown: Cancellati
                     _ = tokio::time::sleep(every) => {}
                 }
                 bot::sweep_expired(&st).await;
+                signal_button::sweep_expired(&st).await;
                 n += 1;
                 if n.is_multiple_of(600) {
                     st.limiter.prune();

@@ -64,6 +64,7 @@ use super::api::{BotApi, MessageRequest};
 use super::coalesce::{SEPARATOR, fits, html_to_plain, units};
 use super::errors::SendError;
 use super::limits::{Blocked, Limiter, OutboxLimits};
+use super::signal_button::{SentSignal, SentSignals, SignalPress};
 use crate::chat::{Mode, TELEGRAM_LIMIT, render, split_message};
 use crate::domain::PositionId;
 use crate::engine::Category;
@@ -188,6 +189,8 @@ struct Shared {
     api: BotApi,
     config: OutboxConfig,
     prompts: PromptIds,
+    /// Signal messages sent with their Enter button (see [`super::signal_button`]).
+    signals: SentSignals,
     stats: Arc<OutboxStats>,
     /// Delivered rows to delete (see [`deleter`]).
     deletes: mpsc::UnboundedSender<Vec<u64>>,
@@ -205,6 +208,7 @@ impl Outbox {
             api,
             config,
             prompts: PromptIds::default(),
+            signals: SentSignals::default(),
             stats: Arc::new(OutboxStats::default()),
             deletes,
             deletes_rx: Mutex::new(Some(rx)),
@@ -215,6 +219,18 @@ impl Outbox {
 
     pub fn stats(&self) -> Arc<OutboxStats> {
         self.shared.stats.clone()
+    }
+
+    /// Records the signal messages this worker sends with an Enter button in `signals` (the
+    /// bot's sweep edits them when they expire). Call before [`Outbox::run`].
+    pub fn recording_signals(mut self, signals: SentSignals) -> Outbox {
+        match Arc::get_mut(&mut self.shared) {
+            Some(shared) => shared.signals = signals,
+            // Not yet shared before `run`, so this is unreachable; if it ever were, the only
+            // loss would be the expiry edit (a press is still refused).
+            None => tracing::warn!("the outbox is already running; signal expiry edits are off"),
+        }
+        self
     }
 
     pub fn prompts(&self) -> PromptIds {
@@ -320,6 +336,10 @@ struct Job {
     /// Positions that have no reply thread in this chat yet: this message becomes it.
     new_threads: Vec<PositionId>,
     first_id: Option<i32>,
+    /// A signal with its Enter button: what it is for, its text and language as sent.
+    signal: Option<(SignalPress, String, Lang)>,
+    /// The id of the part that carries the buttons (the last one).
+    buttons_id: Option<i32>,
     rejections: u32,
 }
 
@@ -799,6 +819,9 @@ async fn send_part(sh: &Shared, chat: i64, job: &mut Job) -> Result<(), SendErro
     if job.first_id.is_none() {
         job.first_id = id.filter(|id| *id > 0);
     }
+    if job.next + 1 == job.total() && !job.buttons.is_empty() {
+        job.buttons_id = id.filter(|id| *id > 0);
+    }
     job.next += 1;
     Ok(())
 }
@@ -809,6 +832,9 @@ async fn send_part(sh: &Shared, chat: i64, job: &mut Job) -> Result<(), SendErro
 async fn finish(sh: &Arc<Shared>, chat: i64, mut job: Box<Job>) -> StepResult {
     if let (Some(token), Some(id)) = (&job.token, job.first_id) {
         sh.prompts.insert(token, chat, id);
+    }
+    if let (Some((press, html, lang)), Some(message_id)) = (job.signal.take(), job.buttons_id) {
+        sh.signals.record(SentSignal { chat, message_id, press, html, lang });
     }
     let seqs = job.seqs();
     if let Some(id) = job.first_id
@@ -1102,6 +1128,8 @@ fn build(sh: &Shared, chat: i64, candidates: Vec<(u64, OutboxRow)>, backlog: usi
         token: None,
         new_threads: Vec::new(),
         first_id: None,
+        signal: None,
+        buttons_id: None,
         rejections: 0,
     };
     match &head.body {
@@ -1147,6 +1175,10 @@ fn build(sh: &Shared, chat: i64, candidates: Vec<(u64, OutboxRow)>, backlog: usi
             job.payload = Payload::Text(split_message(&texts.join(SEPARATOR), TELEGRAM_LIMIT));
             if let OutboxBody::Notice(n) = &head.body {
                 job.buttons = super::signal_button::buttons(n, lang);
+                // A notice with a button is never merged: its text is the message's.
+                if let Some(press) = super::signal_button::press_of(n).filter(|_| !job.buttons.is_empty()) {
+                    job.signal = Some((press, texts.join(SEPARATOR), lang));
+                }
             }
         }
     }

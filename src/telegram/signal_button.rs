@@ -6,14 +6,22 @@
 //! sized entry as `/enter`, with the same confirmation, for the trader who pressed it, in the chat
 //! the button is in. Viewers and strangers get a refusal as a dialog, and so does anyone once
 //! the candle is a day old: a breakout from the day before yesterday is not a signal any more.
+//!
+//! **Expiry on screen.** The outbox records each signal message it delivers with a button
+//! ([`SentSignals`]: chat, message id, the text as sent); the bot's periodic sweep
+//! ([`sweep_expired`], on the bot's injected clock) edits each one whose candle has become a
+//! day old to say so, without the button. The record is in memory, like the confirmations: after
+//! a restart the buttons of signals sent before it stay until pressed, and a press is still
+//! refused once the candle is a day old.
 
 use super::bot::{BotState, answer, engine_command};
 use crate::chat::auth::Role;
 use crate::domain::{AssetCode, Symbol, Timestamp};
 use crate::engine::{Command, Notice, Requester};
-use crate::i18n::{Arg, Lang, tr};
-use crate::store::Button;
+use crate::i18n::{Arg, Lang, tr, tr_html};
+use crate::store::{Button, OutboxBody};
 use crate::strategy::edge70::Direction;
+use std::sync::{Arc, Mutex};
 use teloxide::prelude::*;
 use teloxide::types::CallbackQuery;
 
@@ -54,6 +62,92 @@ pub fn parse(data: &str, quote: AssetCode) -> Option<SignalPress> {
 /// True once the signal's candle closed a day ago or more.
 pub fn expired(press: &SignalPress, now: Timestamp) -> bool {
     now.since(press.candle_close) >= Timestamp::MS_PER_DAY
+}
+
+/// The signal a notice's button is for (`None` when the notice has no button).
+pub fn press_of(notice: &Notice) -> Option<SignalPress> {
+    match notice {
+        Notice::Signal { symbol, direction: Direction::Long, candle_close, auto_trade: false, .. } => {
+            Some(SignalPress { symbol: *symbol, candle_close: *candle_close })
+        }
+        _ => None,
+    }
+}
+
+/// How many delivered signal messages are remembered for the expiry edit. A signal is at most a
+/// day from expiry, and Bert watches a few symbols in a few chats; past this the oldest go (their
+/// buttons are still refused when pressed).
+const SENT_MEMORY: usize = 1024;
+
+/// A signal message as delivered with its Enter button.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentSignal {
+    pub chat: i64,
+    /// The Telegram message that carries the button.
+    pub message_id: i32,
+    pub press: SignalPress,
+    /// The message's text as sent (HTML), kept for the edit.
+    pub html: String,
+    pub lang: Lang,
+}
+
+/// The signal messages delivered with a button and not yet expired. Shared by the outbox worker,
+/// which records them, and the bot's sweep, which edits them at expiry (clones share it).
+#[derive(Clone, Debug, Default)]
+pub struct SentSignals {
+    inner: Arc<Mutex<Vec<SentSignal>>>,
+}
+
+impl SentSignals {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<SentSignal>> {
+        // Each operation is one push or one partition: a panic elsewhere cannot leave it torn.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn record(&self, sent: SentSignal) {
+        let mut list = self.lock();
+        list.push(sent);
+        if list.len() > SENT_MEMORY {
+            let excess = list.len() - SENT_MEMORY;
+            list.drain(..excess);
+        }
+    }
+
+    /// Takes every recorded signal whose candle is a day old at `now`.
+    pub fn take_expired(&self, now: Timestamp) -> Vec<SentSignal> {
+        let mut list = self.lock();
+        let (gone, keep): (Vec<SentSignal>, Vec<SentSignal>) = list.drain(..).partition(|s| expired(&s.press, now));
+        *list = keep;
+        gone
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The text an expired signal is edited to: as sent, with the expiry under it.
+pub fn expired_html(sent: &SentSignal) -> String {
+    format!("{}\n\n⌛ {}", sent.html, tr_html(sent.lang, "signal-button-expired", &[]))
+}
+
+/// Queues the edit of every signal message whose candle has become a day old: the expiry under
+/// the text, the button gone.
+pub(crate) async fn sweep_expired(st: &BotState) {
+    for sent in st.signals.take_expired(st.clock.now()) {
+        tracing::info!(chat = sent.chat, symbol = %sent.press.symbol, "signal button expired");
+        let edit = OutboxBody::Edit {
+            message_id: Some(sent.message_id),
+            token: None,
+            html: expired_html(&sent),
+            buttons: Vec::new(),
+        };
+        st.reply(sent.chat, vec![edit]).await;
+    }
 }
 
 /// Handles a press: refuses viewers, strangers and stale signals; otherwise previews the entry
@@ -118,6 +212,29 @@ mod tests {
         for bad in ["sg:", "sg:BTC", "sg:BTC:x", "sg:B-TC:1", "bc:tok:y", ""] {
             assert_eq!(parse(bad, usdt()), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn sent_signals_are_taken_once_at_expiry() {
+        let sent = SentSignals::default();
+        let press =
+            |close| SignalPress { symbol: Symbol::parse("BTC", usdt()).unwrap(), candle_close: Timestamp(close) };
+        assert_eq!(press_of(&signal(Direction::Long, false)), Some(press(1_700_006_399_999)));
+        assert_eq!(press_of(&signal(Direction::Long, true)), None);
+        for (id, close) in [(1, 0), (2, 1000)] {
+            let html = format!("signal {id}");
+            sent.clone().record(SentSignal { chat: 5, message_id: id, press: press(close), html, lang: Lang::En });
+        }
+        assert!(sent.take_expired(Timestamp(Timestamp::MS_PER_DAY - 1)).is_empty());
+        let gone = sent.take_expired(Timestamp(Timestamp::MS_PER_DAY));
+        assert_eq!(gone.iter().map(|s| s.message_id).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(sent.len(), 1);
+        assert!(expired_html(&gone[0]).starts_with("signal 1\n\n⌛ This signal has expired"));
+        for i in 0..(SENT_MEMORY as i32 + 5) {
+            let s = SentSignal { chat: 5, message_id: 10 + i, press: press(5000), html: String::new(), lang: Lang::En };
+            sent.record(s);
+        }
+        assert_eq!(sent.len(), SENT_MEMORY, "bounded");
     }
 
     #[test]

@@ -1,4 +1,7 @@
 use super::*;
+use crate::domain::Timestamp;
+use crate::engine::Category;
+use crate::report::EquityPoint;
 use crate::report::tests::day;
 use rust_decimal_macros::dec;
 
@@ -44,7 +47,7 @@ fn implied_start_takes_out_open_and_closed_pnl() {
 
 #[test]
 fn performance_text_matches_the_hand_computed_figures() {
-    let text = performance_text(&sample(), Some(dec!(1000)), "USDT", Lang::En);
+    let text = performance_text(&sample(), Some(dec!(1000)), "USDT", Lang::En, Mode::Html);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines,
@@ -70,16 +73,19 @@ fn performance_text_matches_the_hand_computed_figures() {
 #[test]
 fn without_a_portfolio_the_drawdown_is_money_only() {
     // Cumulative P&L from 0: 0, 50, 30, 60.5, 60.5, 15.25, 65.25 → 45.25.
-    let text = performance_text(&sample(), None, "USDT", Lang::En);
+    let text = performance_text(&sample(), None, "USDT", Lang::En, Mode::Html);
     assert!(text.contains("Maximum drawdown: 45.25 USDT."), "{text}");
     assert!(!text.contains("74.79"), "a percentage of a peak profit is not shown: {text}");
 }
 
 #[test]
 fn performance_text_without_trades_and_in_other_languages() {
-    assert_eq!(performance_text(&[], None, "USDT", Lang::En), format!("📈 {}", tr_html(Lang::En, "stats-none", &[])));
+    assert_eq!(
+        performance_text(&[], None, "USDT", Lang::En, Mode::Html),
+        format!("📈 {}", tr_html(Lang::En, "stats-none", &[]))
+    );
     for lang in Lang::ALL {
-        let text = performance_text(&sample(), Some(dec!(1000)), "USDT", lang);
+        let text = performance_text(&sample(), Some(dec!(1000)), "USDT", lang, Mode::Html);
         assert!(text.contains("2024-02") && text.contains("65"), "{lang:?}: {text}");
         assert!(!text.contains('{') && !text.contains("stats-"), "{lang:?}: {text}");
     }
