@@ -192,6 +192,11 @@ pub struct Order {
     /// When the pending follow-up (query, cancel, re-send, trade fetch) is due.
     #[serde(default)]
     pub retry_at: Option<Timestamp>,
+    /// When the intent was last sent again (after a provable non-send, or a provable absence).
+    /// "Not found" shortly after a send may mean "still in flight", so the grace before an
+    /// absence counts is measured from here (from `created_at` when it was sent only once).
+    #[serde(default)]
+    pub resent_at: Option<Timestamp>,
 }
 
 impl Order {
@@ -225,6 +230,7 @@ impl Order {
             created_at: now,
             updated_at: now,
             unknown_since: None,
+            resent_at: None,
             cancel_requested: false,
             reason: None,
             applied_qty: Decimal::ZERO,

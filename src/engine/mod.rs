@@ -1105,7 +1105,7 @@ impl Engine {
                     self.on_stop_vanished(cid, now, fx);
                     return;
                 }
-                if now.since(order.created_at) < grace {
+                if now.since(order.resent_at.unwrap_or(order.created_at)) < grace {
                     // Shortly after placement "not found" can mean "not visible yet", or that
                     // the placement is still in flight (a reconciliation pass asked meanwhile).
                     // Either way the order may yet execute: from now on it is only queried,
@@ -1128,8 +1128,10 @@ impl Engine {
                     self.reject(cid, "the order never reached the exchange".into(), now, fx);
                 } else {
                     // A protective order or an exit that provably does not exist: sending the
-                    // same intent with the same id cannot create a second order.
-                    order.unknown_since = None;
+                    // same intent with the same id cannot create a second order. This send's
+                    // outcome is unknown until answered, and its grace starts now.
+                    order.unknown_since = Some(now);
+                    order.resent_at = Some(now);
                     order.retry_at = Some(now.plus_millis(retry));
                     fx.writes.push(Write::Order(order.clone()));
                     fx.requests.push(Request::Place(Box::new(order.clone())));
@@ -1319,7 +1321,13 @@ impl Engine {
                 if order.unknown_since.is_some() || order.cancel_requested {
                     Request::Query { symbol: order.symbol, client_id: cid.clone() }
                 } else {
-                    // Provably never sent: same intent, same id.
+                    // Provably never sent: same intent, same id. Until this send is answered
+                    // its outcome is unknown: the next due time asks rather than sends again
+                    // (an exit that filled meanwhile would be accepted a second time under the
+                    // same id, Binance refusing only ids of *open* orders).
+                    order.unknown_since = Some(now);
+                    order.resent_at = Some(now);
+                    fx.writes.push(Write::Order(order.clone()));
                     Request::Place(Box::new(order.clone()))
                 }
             } else if order.is_open() && order.cancel_requested {

@@ -382,6 +382,37 @@ fn entry_not_found_after_grace_fails_but_a_stop_is_sent_again_with_the_same_id()
     assert_eq!(again[0].client_id, stop.client_id, "same intent, same id");
 }
 
+/// A re-send is itself a request whose answer can be slow. Until it is answered, the next due
+/// time asks about the order instead of sending it once more: an exit that filled meanwhile
+/// would be accepted again under the same id (Binance refuses duplicate ids of open orders
+/// only), selling the coins twice. Its "not found" grace starts at the re-send.
+#[test]
+fn a_resent_exit_is_asked_about_not_sent_a_third_time() {
+    let mut e = engine();
+    let stop = enter_filled(&mut e);
+    e.process(&report(&stop, OrderStatus::New, dec!(0), None), t(4));
+    cmd(&mut e, Command::Exit(btc()), t(6));
+    let fx = e.process(&report(&stop, OrderStatus::Canceled, dec!(0), None), t(7));
+    let sell = placed(&fx).pop().expect("the exit sell");
+    // Provably not sent (local rate budget): sent again when due, same id.
+    let down = Err(ExchangeError::Unavailable { reason: "budget".into() });
+    e.process(&Event::Placed { client_id: sell.client_id.clone(), result: down }, t(8));
+    let fx = e.process(&Event::Tick, t(5_008));
+    assert_eq!(placed(&fx).iter().map(|o| &o.client_id).collect::<Vec<_>>(), [&sell.client_id]);
+    // No answer yet at the next due time: ask, do not send a third time.
+    let fx = e.process(&Event::Tick, t(10_008));
+    assert!(placed(&fx).is_empty(), "{:?}", fx.requests);
+    assert_eq!(fx.requests, vec![Request::Query { symbol: btc(), client_id: sell.client_id.clone() }]);
+    // "Not found" right after the re-send may be the re-send still in flight: keep asking.
+    let missing = Event::Queried { client_id: sell.client_id.clone(), result: Err(ExchangeError::NotFound) };
+    let fx = e.process(&missing, t(10_010));
+    assert!(placed(&fx).is_empty(), "{:?}", fx.requests);
+    // The re-send's answer arrives: filled, once.
+    let fx = e.process(&report(&sell, OrderStatus::Filled, dec!(9.95), Some((5, dec!(9.95), dec!(110)))), t(10_020));
+    assert!(notices(&fx).iter().any(|n| matches!(n, Notice::PositionClosed { .. })));
+    assert!(e.position(btc()).is_none());
+}
+
 /// A stop the exchange acknowledged, that a later query says the exchange does not know (a
 /// paper account lost in a restart, an order gone without a report): shortly after placement
 /// that is "not visible yet" and changes nothing; well after, the stop is taken as gone, the

@@ -328,7 +328,12 @@ impl PaperBook {
         let symbol = order.symbol;
         let filters = self.filters.get(&symbol).ok_or_else(|| rejected(-1121, "Invalid symbol."))?.clone();
         if self.orders.get(&order.client_id).is_some_and(|o| !o.status.is_terminal()) {
-            return Err(rejected(-2010, "Duplicate order sent."));
+            // As on Binance (see the adapter's error mapping): an open order already has this
+            // id, and ids come from the intent, so it is ours from an earlier send. Not a
+            // rejection of the intent: its state must be asked for.
+            return Err(ExchangeError::Unknown {
+                reason: "-2010 Duplicate order sent.: an order with this id already exists".into(),
+            });
         }
         let touch = self.prices.get(&symbol).copied().ok_or_else(|| rejected(-1121, "Invalid symbol."))?;
         let slip = touch * self.config.slippage_pct / Decimal::ONE_HUNDRED;
@@ -671,6 +676,21 @@ mod tests {
         o.price = price;
         o.stop_price = stop;
         o
+    }
+
+    /// A second send of an intent whose order rests is the earlier send landing, not a
+    /// rejection: the engine must ask, never take it as "refused" (that would dump the position
+    /// while its stop still rests).
+    #[test]
+    fn a_duplicate_id_of_a_resting_order_is_an_unknown_outcome() {
+        let mut b = book();
+        b.deposit(btc().base, dec!(1));
+        let stop =
+            order(OrderRole::Stop, OrderKind::StopLossLimit, Side::Sell, dec!(1), Some(dec!(89)), Some(dec!(90)));
+        assert_eq!(b.place(&stop, Timestamp(1)).unwrap().status, OrderStatus::New);
+        let again = b.place(&stop, Timestamp(2)).unwrap_err();
+        assert!(again.is_unknown_outcome(), "{again:?}");
+        assert_eq!(b.query(btc(), &stop.client_id, Timestamp(3)).unwrap().status, OrderStatus::New);
     }
 
     #[test]

@@ -39,6 +39,7 @@ fn order(position: u64, role: OrderRole, status: OrderStatus) -> Order {
         created_at: t(1),
         updated_at: t(2),
         unknown_since: None,
+        resent_at: None,
         cancel_requested: false,
         reason: None,
         applied_qty: dec!(0.1),
