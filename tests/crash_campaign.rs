@@ -324,6 +324,23 @@ async fn sigkill_at_random_instants_loses_nothing_and_duplicates_no_order() {
             Some(_) => {}
         }
     }
+    // For a mismatch, what Bert logged about that position's orders tells how it came about.
+    if !lost_fills.is_empty() {
+        let logs = std::fs::read_to_string(&log).unwrap_or_default();
+        for (pos, _) in
+            executed.iter().filter(|(pos, e)| local.get(pos).is_some_and(|p| (p.bought_qty, p.sold_qty) != **e))
+        {
+            let ids: Vec<&str> = orders
+                .iter()
+                .filter(|o| position_of(&o.client_id) == Some(*pos))
+                .map(|o| o.client_id.as_str())
+                .collect();
+            eprintln!("--- log lines about position {pos}'s orders:");
+            for line in logs.lines().filter(|l| ids.iter().any(|id| l.contains(id))) {
+                eprintln!("{line}");
+            }
+        }
+    }
     for p in &positions {
         let traded = !(p.bought_qty.is_zero() && p.sold_qty.is_zero());
         if traded && !executed.contains_key(&p.id.0) {

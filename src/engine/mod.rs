@@ -424,7 +424,11 @@ impl Engine {
         match self.position(symbol) {
             None => Err(Refusal::NoPosition { symbol }),
             // A stop move in flight finishes first: the exit must cancel the stop that stands.
-            Some(p) if p.status != PositionStatus::Open || p.stop_move.is_some() => Err(Refusal::Busy { symbol }),
+            // So does a stop that ended on the exchange while its fills are being fetched: it
+            // may have sold everything already.
+            Some(p) if p.status != PositionStatus::Open || p.stop_move.is_some() || self.stop_unsettled(p.id) => {
+                Err(Refusal::Busy { symbol })
+            }
             Some(p) => Ok(p),
         }
     }
@@ -520,6 +524,14 @@ impl Engine {
             return Some(first);
         }
         Some(open.find(|o| current == Some(&o.client_id)).unwrap_or(first))
+    }
+
+    /// Whether a stop of the position ended on the exchange but its outcome is not acted on
+    /// yet (its fills are still being fetched). Such a position is not "bare": the stop may have
+    /// sold everything, and a new stop (or the market sell when the price is below it) would
+    /// sell the same coins twice. Settling the stop decides what follows.
+    fn stop_unsettled(&self, id: PositionId) -> bool {
+        self.orders.values().any(|o| o.position == id && o.role == OrderRole::Stop && !o.is_open() && !o.settled)
     }
 
     fn request_cancel(&mut self, cid: &ClientOrderId, now: Timestamp, fx: &mut Effects) {
@@ -1348,7 +1360,7 @@ impl Engine {
             .map(|p| p.id)
             .collect();
         for id in unprotected {
-            if self.live_stop(id).is_none() {
+            if self.live_stop(id).is_none() && !self.stop_unsettled(id) {
                 if let Some(p) = self.positions.get_mut(&id) {
                     p.stop_attempts = 0;
                     p.exit_reason = None;
@@ -1379,6 +1391,10 @@ impl Engine {
         let unsettled: Vec<ClientOrderId> =
             self.orders.values().filter(|o| !o.is_open() && !o.settled).map(|o| o.client_id.clone()).collect();
         for cid in unsettled {
+            // Whatever was asked before the restart went unanswered: ask again now.
+            if let Some(o) = self.orders.get_mut(&cid) {
+                o.retry_at = None;
+            }
             self.after_order_update(&cid, now, fx);
         }
         let bare: Vec<PositionId> = self
@@ -1386,7 +1402,7 @@ impl Engine {
             .values()
             .filter(|p| p.status == PositionStatus::Open && p.qty > Decimal::ZERO)
             .map(|p| p.id)
-            .filter(|id| self.live_stop(*id).is_none())
+            .filter(|id| self.live_stop(*id).is_none() && !self.stop_unsettled(*id))
             .collect();
         for id in bare {
             self.protect(id, now, fx);

@@ -524,6 +524,49 @@ fn restart_asks_about_every_open_order() {
     assert!(placed(&fx).is_empty());
 }
 
+/// Found by the crash campaign: the stop filled on the exchange, Bert committed the stop's
+/// FILLED report, and was killed before its trade arrived. After the restart the position still
+/// held its coins (the fill not yet applied) and had no open stop, so start-up took it for
+/// unprotected, and with the price below the stop sold it at market: the coins were sold twice.
+/// A stop that ended but is not settled is waited for, never replaced.
+#[test]
+fn restart_with_a_filled_stop_whose_fill_is_pending_sells_nothing_again() {
+    let mut e = engine();
+    let stop = enter_filled(&mut e);
+    e.process(&report(&stop, OrderStatus::New, dec!(0), None), t(4));
+    e.process(&Event::Price { symbol: btc(), price: dec!(80) }, t(5));
+    // The terminal report overtook its trade.
+    e.process(&report(&stop, OrderStatus::Filled, stop.quantity, None), t(6));
+    // Meanwhile an exit is refused, not sent: the stop may have sold everything.
+    let fx = cmd(&mut e, Command::Exit(btc()), t(7));
+    assert!(placed(&fx).is_empty() && fx.requests.is_empty(), "{:?}", fx.requests);
+    assert_eq!(notices(&fx), vec![&Notice::Refused(Refusal::Busy { symbol: btc() })]);
+    let snapshot = Snapshot {
+        meta: EngineMeta { next_position: 1, ..Default::default() },
+        positions: e.positions().cloned().collect(),
+        orders: vec![e.order(&stop.client_id).expect("the stop").clone()],
+        ..Default::default()
+    };
+    let mut e2 = Engine::restore(e.settings().clone(), "T", snapshot);
+    // Start-up as `bert run` does it: filters and prices first, then `Started`.
+    e2.process(&Event::Filters(vec![(btc(), SymbolFilters::typical(dec!(0.01), dec!(0.01), dec!(5)))]), t(100));
+    e2.process(&Event::Price { symbol: btc(), price: dec!(80) }, t(100));
+    let fx = e2.process(&Event::Started, t(101));
+    assert!(placed(&fx).is_empty(), "nothing is sold or placed while the stop's fills are pending: {:?}", fx.requests);
+    assert!(
+        fx.requests.iter().any(|r| matches!(r, Request::Trades { client_id, .. } if *client_id == stop.client_id)),
+        "the stop's trades are fetched: {:?}",
+        fx.requests
+    );
+    assert!(placed(&e2.process(&Event::Tick, t(60_000))).is_empty());
+    // The trade arrives: the stop sold everything, the position closes.
+    let fx =
+        e2.process(&report(&stop, OrderStatus::Filled, stop.quantity, Some((9, stop.quantity, dec!(94)))), t(60_100));
+    assert!(placed(&fx).is_empty());
+    assert!(notices(&fx).iter().any(|n| matches!(n, Notice::PositionClosed { .. })), "{fx:?}");
+    assert!(e2.position(btc()).is_none());
+}
+
 #[test]
 fn auto_trade_signal_enters_and_short_signal_exits() {
     let settings = Settings { auto_trade: true, ..Settings::default() };
