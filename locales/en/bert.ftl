@@ -118,6 +118,7 @@ stop-placed = Stop placed for { $qty } { $base }: it triggers at { $stop } and s
 stop-refused = The exchange refused the { $base } stop. Selling the position at market instead.
 stop-lost = The { $base } stop was cancelled or expired outside Bert. Placing a new one.
 stop-vanished = The exchange no longer knows the { $base } stop: the position had no protection. Placing a new stop.
+stop-fills-pending = The { $base } stop ended on the exchange, but what it sold cannot be read yet. Bert places no new stop and sells nothing until it knows. Check the position on Binance.
 stop-fill = Stop hit: sold { $qty } { $base } at { $price } { $quote }.
 exit-preview-title = Exit { $base }?
 exit-preview-sell = Sell { $qty } { $base } at market.

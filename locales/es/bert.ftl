@@ -114,6 +114,7 @@ stop-placed = Stop colocado para { $qty } { $base }: se activa en { $stop } y ve
 stop-refused = El exchange rechazó el stop de { $base }. En su lugar se vende la posición a mercado.
 stop-lost = El stop de { $base } se canceló o caducó fuera de Bert. Colocando uno nuevo.
 stop-vanished = El exchange ya no conoce el stop de { $base }: la posición estaba sin protección. Colocando un stop nuevo.
+stop-fills-pending = El stop de { $base } terminó en el exchange, pero aún no se puede leer lo que vendió. Bert no coloca un stop nuevo ni vende nada hasta saberlo. Revisa la posición en Binance.
 stop-fill = Stop alcanzado: vendido { $qty } { $base } a { $price } { $quote }.
 exit-preview-title = ¿Salir de { $base }?
 exit-preview-sell = Vender { $qty } { $base } a mercado.

@@ -247,6 +247,9 @@ pub fn render(notice: &Notice, lang: Lang, mode: Mode) -> String {
             lines.push(with_icon("⚠️", c.t("stop-lost", &[("base", c.base(symbol))])));
             c.reason_line(&mut lines, reason);
         }
+        Notice::StopFillsPending { symbol } => {
+            lines.push(with_icon("⚠️", c.t("stop-fills-pending", &[("base", c.base(symbol))])));
+        }
         Notice::StopVanished { symbol } => {
             lines.push(with_icon("⚠️", c.t("stop-vanished", &[("base", c.base(symbol))])));
         }

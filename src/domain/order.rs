@@ -197,6 +197,9 @@ pub struct Order {
     /// absence counts is measured from here (from `created_at` when it was sent only once).
     #[serde(default)]
     pub resent_at: Option<Timestamp>,
+    /// The user was told that this (ended) order's fills cannot be read yet.
+    #[serde(default)]
+    pub pending_told: bool,
 }
 
 impl Order {
@@ -231,6 +234,7 @@ impl Order {
             updated_at: now,
             unknown_since: None,
             resent_at: None,
+            pending_told: false,
             cancel_requested: false,
             reason: None,
             applied_qty: Decimal::ZERO,

@@ -534,6 +534,28 @@ impl Engine {
         self.orders.values().any(|o| o.position == id && o.role == OrderRole::Stop && !o.is_open() && !o.settled)
     }
 
+    /// A stop that ended a while ago with trades Bert still cannot read leaves its position
+    /// waiting (see [`Engine::stop_unsettled`]): nothing protects or sells it meanwhile, so a
+    /// person is told, once.
+    fn tell_stuck_stops(&mut self, now: Timestamp, fx: &mut Effects) {
+        let grace = self.settings.query_grace_ms;
+        let stuck: Vec<ClientOrderId> = self
+            .orders
+            .values()
+            .filter(|o| o.role == OrderRole::Stop && !o.is_open() && !o.settled && !o.pending_told)
+            .filter(|o| now.since(o.updated_at) >= grace)
+            .map(|o| o.client_id.clone())
+            .collect();
+        for cid in stuck {
+            let Some(order) = self.orders.get_mut(&cid) else { continue };
+            order.pending_told = true;
+            fx.writes.push(Write::Order(order.clone()));
+            let (id, symbol) = (order.position, order.symbol);
+            let chat = self.positions.get(&id).and_then(|p| p.origin_chat);
+            fx.alert(Category::Warnings, Some(id), chat, Notice::StopFillsPending { symbol });
+        }
+    }
+
     fn request_cancel(&mut self, cid: &ClientOrderId, now: Timestamp, fx: &mut Effects) {
         let Some(order) = self.orders.get_mut(cid) else { return };
         order.cancel_requested = true;
@@ -1353,6 +1375,7 @@ impl Engine {
             };
             fx.requests.push(request);
         }
+        self.tell_stuck_stops(now, fx);
         let unprotected: Vec<PositionId> = self
             .positions
             .values()

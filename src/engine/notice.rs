@@ -218,6 +218,11 @@ pub enum Notice {
     StopVanished {
         symbol: Symbol,
     },
+    /// The stop ended on the exchange but what it sold cannot be read yet. Bert places no new
+    /// stop and no sell until it knows (it may have sold everything): a person should look.
+    StopFillsPending {
+        symbol: Symbol,
+    },
     StopFill {
         symbol: Symbol,
         qty: Decimal,
@@ -336,6 +341,7 @@ impl Notice {
                 | Notice::StopRefused { .. }
                 | Notice::StopLost { .. }
                 | Notice::StopVanished { .. }
+                | Notice::StopFillsPending { .. }
                 | Notice::ExitFailed { .. }
         )
     }

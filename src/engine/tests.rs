@@ -558,7 +558,16 @@ fn restart_with_a_filled_stop_whose_fill_is_pending_sells_nothing_again() {
         "the stop's trades are fetched: {:?}",
         fx.requests
     );
-    assert!(placed(&e2.process(&Event::Tick, t(60_000))).is_empty());
+    assert!(placed(&e2.process(&Event::Tick, t(30_000))).is_empty());
+    // Still unreadable a minute after the stop ended: a person is told, once.
+    let fx = e2.process(&Event::Tick, t(60_006));
+    assert!(placed(&fx).is_empty());
+    let told: Vec<_> = notices(&fx).into_iter().filter(|n| matches!(n, Notice::StopFillsPending { .. })).collect();
+    assert_eq!(told, [&Notice::StopFillsPending { symbol: btc() }]);
+    assert!(told[0].demands_action());
+    assert!(
+        !notices(&e2.process(&Event::Tick, t(70_000))).iter().any(|n| matches!(n, Notice::StopFillsPending { .. }))
+    );
     // The trade arrives: the stop sold everything, the position closes.
     let fx =
         e2.process(&report(&stop, OrderStatus::Filled, stop.quantity, Some((9, stop.quantity, dec!(94)))), t(60_100));

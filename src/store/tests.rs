@@ -40,6 +40,7 @@ fn order(position: u64, role: OrderRole, status: OrderStatus) -> Order {
         updated_at: t(2),
         unknown_since: None,
         resent_at: None,
+        pending_told: false,
         cancel_requested: false,
         reason: None,
         applied_qty: dec!(0.1),

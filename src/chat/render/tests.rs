@@ -116,9 +116,10 @@ fn notice_index(n: &Notice) -> usize {
         Notice::Performance(_) => 32,
         Notice::RateLimitHalt { .. } => 33,
         Notice::StopVanished { .. } => 34,
+        Notice::StopFillsPending { .. } => 35,
     }
 }
-const NOTICE_VARIANTS: usize = 35;
+const NOTICE_VARIANTS: usize = 36;
 
 fn view(base: &str, price: bool, stop: bool) -> PositionView {
     PositionView {
@@ -204,6 +205,7 @@ fn samples() -> Vec<Notice> {
         Notice::StopRefused { symbol: sym("BTC"), reason: Some("Stop price would trigger immediately.".into()) },
         Notice::StopLost { symbol: sym("BTC"), reason: None },
         Notice::StopVanished { symbol: sym("BTC") },
+        Notice::StopFillsPending { symbol: sym("BTC") },
         Notice::StopFill {
             symbol: sym("BTC"),
             qty: dec!(0.023),
