@@ -353,8 +353,8 @@ async fn every_exchange_fault_at_every_phase_ends_like_the_fault_free_run() {
 
 use bert::engine::{Category, Notice};
 use bert::store::{OutboxBody, OutboxRow};
+use bert::telegram::Outbox;
 use bert::telegram::api::BotApi;
-use bert::telegram::{Outbox, OutboxConfig, OutboxLimits};
 use fake_telegram::{FakeTelegram, Fault as TgFault, TOKEN};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -388,15 +388,7 @@ async fn burst(fault: Option<TgFault>, mid: bool) -> Result<Delivered, String> {
     let fake = FakeTelegram::start().await;
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(dir.path().join("bert.redb")).unwrap());
-    let config = OutboxConfig {
-        limits: OutboxLimits::TELEGRAM.scaled(20),
-        backoff_base: Duration::from_millis(20),
-        backoff_cap: Duration::from_millis(200),
-        poll: Duration::from_millis(50),
-        request_timeout: Duration::from_secs(3),
-        flush: Duration::from_millis(0),
-        ..OutboxConfig::default()
-    };
+    let config = fake_telegram::fast_outbox(20);
     let notify = Arc::new(Notify::new());
     let api = BotApi::new(TOKEN, &fake.url(), config.request_timeout).unwrap();
     let stop = CancellationToken::new();

@@ -128,16 +128,7 @@ impl Rig {
 
     /// A raw message update with the given sender fields merged in.
     fn message(&self, key: &str, chat: i64, text: &str, extra: serde_json::Value) {
-        let mut m = json!({
-            "message_id": 10_000 + self.fake.calls().len() as i64,
-            "date": 1_700_000_000,
-            "chat": chat_json(chat),
-            "text": text,
-        });
-        if let Some(rest) = text.strip_prefix('/') {
-            let len = 1 + rest.split(char::is_whitespace).next().unwrap_or("").encode_utf16().count();
-            m["entities"] = json!([{ "type": "bot_command", "offset": 0, "length": len }]);
-        }
+        let mut m = self.fake.message(chat, text);
         for (k, v) in extra.as_object().unwrap() {
             m[k] = v.clone();
         }

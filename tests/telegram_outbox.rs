@@ -33,15 +33,7 @@ struct Rig {
 }
 
 fn config(scale: u32) -> OutboxConfig {
-    OutboxConfig {
-        limits: OutboxLimits::TELEGRAM.scaled(scale),
-        backoff_base: Duration::from_millis(20),
-        backoff_cap: Duration::from_millis(200),
-        poll: Duration::from_millis(50),
-        request_timeout: Duration::from_secs(3),
-        flush: Duration::from_millis(0),
-        ..OutboxConfig::default()
-    }
+    fake_telegram::fast_outbox(scale)
 }
 
 impl Rig {

@@ -556,6 +556,12 @@ impl Engine {
         }
     }
 
+    /// Whether the position needs a new stop: none is working, and none ended with an outcome
+    /// still to settle.
+    fn lacks_stop(&self, id: PositionId) -> bool {
+        self.live_stop(id).is_none() && !self.stop_unsettled(id)
+    }
+
     fn request_cancel(&mut self, cid: &ClientOrderId, now: Timestamp, fx: &mut Effects) {
         let Some(order) = self.orders.get_mut(cid) else { return };
         order.cancel_requested = true;
@@ -1383,7 +1389,7 @@ impl Engine {
             .map(|p| p.id)
             .collect();
         for id in unprotected {
-            if self.live_stop(id).is_none() && !self.stop_unsettled(id) {
+            if self.lacks_stop(id) {
                 if let Some(p) = self.positions.get_mut(&id) {
                     p.stop_attempts = 0;
                     p.exit_reason = None;
@@ -1425,7 +1431,7 @@ impl Engine {
             .values()
             .filter(|p| p.status == PositionStatus::Open && p.qty > Decimal::ZERO)
             .map(|p| p.id)
-            .filter(|id| self.live_stop(*id).is_none() && !self.stop_unsettled(*id))
+            .filter(|id| self.lacks_stop(*id))
             .collect();
         for id in bare {
             self.protect(id, now, fx);

@@ -47,6 +47,14 @@ impl ExchangeError {
     pub fn is_unknown_outcome(&self) -> bool {
         matches!(self, ExchangeError::Unknown { .. } | ExchangeError::Decode { .. })
     }
+
+    /// The exchange refused a placement because an open order already has its client id
+    /// (`answer`: the exchange's code and message). Ids come from the intent, so that order is
+    /// ours, from an earlier send whose answer was lost: not a rejection of the intent, but an
+    /// outcome to ask about.
+    pub fn duplicate_id(answer: &str) -> Self {
+        ExchangeError::Unknown { reason: format!("{answer}: an order with this id already exists") }
+    }
 }
 
 /// What a stop move ([`Exchange::replace_stop`]) did when the exchange answered.

@@ -328,12 +328,8 @@ impl PaperBook {
         let symbol = order.symbol;
         let filters = self.filters.get(&symbol).ok_or_else(|| rejected(-1121, "Invalid symbol."))?.clone();
         if self.orders.get(&order.client_id).is_some_and(|o| !o.status.is_terminal()) {
-            // As on Binance (see the adapter's error mapping): an open order already has this
-            // id, and ids come from the intent, so it is ours from an earlier send. Not a
-            // rejection of the intent: its state must be asked for.
-            return Err(ExchangeError::Unknown {
-                reason: "-2010 Duplicate order sent.: an order with this id already exists".into(),
-            });
+            // As on Binance: an earlier send of the same intent, to ask about.
+            return Err(ExchangeError::duplicate_id("-2010 Duplicate order sent."));
         }
         let touch = self.prices.get(&symbol).copied().ok_or_else(|| rejected(-1121, "Invalid symbol."))?;
         let slip = touch * self.config.slippage_pct / Decimal::ONE_HUNDRED;

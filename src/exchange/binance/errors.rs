@@ -103,7 +103,7 @@ pub fn map_code(op: Op, code: i64, msg: String) -> ExchangeError {
         // the intent, that order is *ours*, from an earlier attempt whose answer was lost. Not a
         // rejection: its state must be queried.
         -2010 if op == Op::Place && msg.contains("Duplicate order") => {
-            ExchangeError::Unknown { reason: format!("{code} {msg}: an order with this id already exists") }
+            ExchangeError::duplicate_id(&format!("{code} {msg}"))
         }
         -2013 | -2026 => ExchangeError::NotFound,
         // "Unknown order sent.": the order is gone (filled, cancelled or never existed).

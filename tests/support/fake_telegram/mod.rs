@@ -315,7 +315,9 @@ impl FakeTelegram {
         id
     }
 
-    fn message(&self, chat: i64, text: &str) -> Value {
+    /// A message object (no sender yet) in `chat`, with a `bot_command` entity when `text` is a
+    /// command, as Telegram marks them.
+    pub fn message(&self, chat: i64, text: &str) -> Value {
         let mut m = json!({
             "message_id": self.next_message_id(),
             "date": 1_700_000_000,
@@ -769,4 +771,19 @@ fn deliver(inner: &mut Inner, method: &str, params: &Value) -> (u16, Response) {
         Kind::Message => message["text"] = json!(text),
     }
     (200, ok(message))
+}
+
+/// An outbox worker's settings for tests against this fake: Telegram's limits scaled up by
+/// `scale` (the fake enforces the same scaled limits), and backoffs short enough for a test.
+pub fn fast_outbox(scale: u32) -> bert::telegram::OutboxConfig {
+    use std::time::Duration;
+    bert::telegram::OutboxConfig {
+        limits: bert::telegram::OutboxLimits::TELEGRAM.scaled(scale),
+        backoff_base: Duration::from_millis(20),
+        backoff_cap: Duration::from_millis(200),
+        poll: Duration::from_millis(50),
+        request_timeout: Duration::from_secs(3),
+        flush: Duration::from_millis(0),
+        ..bert::telegram::OutboxConfig::default()
+    }
 }
